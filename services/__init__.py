@@ -1,0 +1,1 @@
+"""The four modqa services: sampler, audit, escalation, metrics."""

@@ -1,0 +1,1 @@
+"""Audit: the auditors' work queue, verdicts, and their exactly-once emission."""

@@ -1,0 +1,1 @@
+"""Escalation: turns verdicts into cases with SLAs, and wrong decisions into corrections."""

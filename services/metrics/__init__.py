@@ -1,0 +1,1 @@
+"""Metrics: turns tasks and verdicts into quality figures, reports and Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""Sampler: reads the moderation-decision stream and emits audit tasks with their probabilities."""

@@ -1,0 +1,1 @@
+"""Code shared by the modqa services: event contracts, settings, Kafka, database and HTTP helpers."""

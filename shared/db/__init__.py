@@ -1,0 +1,1 @@
+"""PostgreSQL access: the async engine, migrations, and the transactional outbox."""

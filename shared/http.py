@@ -1,0 +1,133 @@
+"""What every service's HTTP surface shares: health, readiness, metrics, limits and timing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.observability.metrics import http_metrics, render_latest
+
+ReadinessCheck = Callable[[], Awaitable[Any]]
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def ops_router(
+    checks: Callable[[], dict[str, ReadinessCheck]], *, timeout_s: float = 3.0
+) -> APIRouter:
+    """`/healthz`, `/readyz` (every check, as the lifespan registered them, must pass within the
+    timeout) and `/metrics`."""
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks().items():
+            try:
+                await asyncio.wait_for(check(), timeout=timeout_s)
+                results[name] = "ok"
+            except Exception as error:
+                results[name] = f"failing: {type(error).__name__}: {error}"[:300]
+        ready = all(value == "ok" for value in results.values())
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        body, content_type = render_latest()
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+class BodySizeLimit:
+    """Refuses request bodies larger than the limit with 413, before the route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    response = JSONResponse(
+        {"detail": f"request body larger than {limit} bytes; send smaller batches"},
+        status_code=413,
+    )
+    await response({"type": "http"}, _empty_receive, send)
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class RequestMetrics:
+    """Counts and times every request by method, route template and status (bounded labels)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.metrics = http_metrics(service)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = scope.get("method", "GET")
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+
+
+def instrument(app: FastAPI, service: str) -> None:
+    """Add the request metrics and the body-size limit to an app."""
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestMetrics, service=service)

@@ -1,0 +1,1 @@
+"""Kafka plumbing: producers, the consumer runtime, dead-letter records, topic administration."""

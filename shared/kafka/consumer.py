@@ -1,0 +1,294 @@
+"""The one consumer runtime every service uses.
+
+Batch fetch; decode each record (a record that cannot be decoded goes to `<topic>.dlq`
+with the reason); hand the decoded batch to the service's `process`; then make the
+outputs, the dead letters and the consumed offsets durable together:
+
+- transactional mode: one Kafka transaction holds the outputs, the dead letters and the
+  offsets (`send_offsets_to_transaction`), so consume-process-produce is exactly-once;
+- durable mode: `process` has made its work durable itself (a database commit); outputs
+  and dead letters are acknowledged by Kafka, then offsets are committed. A crash before
+  the commit replays the batch, which `process` must absorb idempotently.
+
+A transient failure (broker or database away) rewinds the batch and retries with backoff;
+a record that fails on its own is parked on the dead-letter topic with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from shared.clock import Clock, SystemClock
+from shared.errors import DecodeError, is_transient
+from shared.kafka.dlq import DeadLetter, dead_letter
+from shared.observability.metrics import consumer_metrics
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Record = ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True)
+class Incoming(Generic[T]):
+    """A decoded event together with the record it came from."""
+
+    record: Record
+    event: T
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A record to produce as part of processing a batch."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+Decode = Callable[[Record], T]
+Process = Callable[[list[Incoming[T]]], Awaitable[Sequence[Outgoing]]]
+
+
+class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Holds a rebalance until the batch in flight is committed, so no partition changes hands
+    between processing and commit."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        async with self._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        return None
+
+
+class ConsumerRuntime(Generic[T]):
+    """Runs one consumer group member until `stop()`; see the module docstring for semantics."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        topics: Sequence[str],
+        group_id: str,
+        decode: Decode[T],
+        process: Process[T],
+        transactional: bool = False,
+        batch_max: int = 500,
+        poll_ms: int = 200,
+        clock: Clock | None = None,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._service = service
+        self._consumer = consumer
+        self._producer = producer
+        self._topics = list(topics)
+        self._group_id = group_id
+        self._decode = decode
+        self._process = process
+        self._transactional = transactional
+        self._batch_max = batch_max
+        self._poll_ms = poll_ms
+        self._clock = clock or SystemClock()
+        self._max_backoff_s = max_backoff_s
+        self._stopping = asyncio.Event()
+        self._batch_lock = asyncio.Lock()
+        self._committed: dict[TopicPartition, int] = {}
+        self._metrics = consumer_metrics(service)
+        self.healthy = True
+        self.last_error: str | None = None
+
+    def subscribe(self) -> None:
+        """Join the group; call once after the consumer has started."""
+        self._consumer.subscribe(self._topics, listener=_WaitForBatch(self._batch_lock))
+
+    def stop(self) -> None:
+        """Finish the batch in flight, commit it, and return from `run`."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped; never returns on a bad message, only on `stop()` or fencing."""
+        backoff = 0.1
+        while not self._stopping.is_set():
+            batch = await self._consumer.getmany(
+                timeout_ms=self._poll_ms, max_records=self._batch_max
+            )
+            if not batch:
+                self._report_lag()
+                continue
+            records = [record for part in batch.values() for record in part]
+            started = time.perf_counter()
+            try:
+                async with self._batch_lock:
+                    await self._handle(records)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                self.healthy = False
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning("batch failed, retrying", extra={"error": self.last_error})
+                self._rewind(batch)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            backoff = 0.1
+            self.healthy = True
+            self._metrics.batch_seconds.observe(time.perf_counter() - started)
+            self._report_lag()
+
+    async def _handle(self, records: list[Record]) -> None:
+        decoded: list[Incoming[T]] = []
+        letters: list[DeadLetter] = []
+        for record in records:
+            try:
+                decoded.append(Incoming(record, self._decode(record)))
+            except DecodeError as error:
+                letters.append(self._dead(record, error.reason))
+        outputs = await self._process_isolating_failures(decoded, letters)
+        offsets = _next_offsets(records)
+        if self._transactional:
+            await self._commit_transaction(outputs, letters, offsets)
+        else:
+            await self._commit_durable(outputs, letters, offsets)
+        self._committed.update(offsets)
+        self._count(records, letters)
+
+    async def _process_isolating_failures(
+        self, decoded: list[Incoming[T]], letters: list[DeadLetter]
+    ) -> list[Outgoing]:
+        if not decoded:
+            return []
+        try:
+            return list(await self._process(decoded))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            if len(decoded) == 1:
+                letters.append(self._dead(decoded[0].record, _processing_reason(error)))
+                return []
+            log.warning("batch processing failed; retrying record by record")
+        outputs: list[Outgoing] = []
+        for item in decoded:
+            try:
+                outputs.extend(await self._process([item]))
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                letters.append(self._dead(item.record, _processing_reason(error)))
+        return outputs
+
+    async def _commit_transaction(
+        self,
+        outputs: list[Outgoing],
+        letters: list[DeadLetter],
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        async with self._producer.transaction():
+            for out in outputs:
+                await self._producer.send(
+                    out.topic, out.value, key=out.key, headers=list(out.headers) or None
+                )
+            for letter in letters:
+                await self._producer.send(
+                    letter.topic, letter.value, key=letter.key, headers=letter.headers
+                )
+            await self._producer.send_offsets_to_transaction(offsets, self._group_id)
+
+    async def _commit_durable(
+        self,
+        outputs: list[Outgoing],
+        letters: list[DeadLetter],
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        futures = [
+            await self._producer.send(
+                out.topic, out.value, key=out.key, headers=list(out.headers) or None
+            )
+            for out in outputs
+        ]
+        futures += [
+            await self._producer.send(
+                letter.topic, letter.value, key=letter.key, headers=letter.headers
+            )
+            for letter in letters
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+        await self._consumer.commit(offsets)
+
+    def _dead(self, record: Record, reason: str) -> DeadLetter:
+        log.warning(
+            "dead-lettered",
+            extra={"topic": record.topic, "partition": record.partition,
+                   "offset": record.offset, "reason": reason[:300]},
+        )
+        return dead_letter(record, reason=reason, service=self._service, now=self._clock.now())
+
+    def _rewind(self, batch: dict[TopicPartition, list[Record]]) -> None:
+        for tp, part in batch.items():
+            if part and tp in self._consumer.assignment():
+                self._consumer.seek(tp, part[0].offset)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    def _count(self, records: list[Record], letters: list[DeadLetter]) -> None:
+        for record in records:
+            self._metrics.consumed.labels(record.topic).inc()
+        for letter in letters:
+            self._metrics.dead_lettered.labels(letter.topic).inc()
+
+    def _report_lag(self) -> None:
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            position = self._committed.get(tp)
+            if highwater is not None and position is not None:
+                self._metrics.lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - position)
+                )
+
+
+def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+def _processing_reason(error: BaseException) -> str:
+    return f"processing failed: {type(error).__name__}: {error}"
+
+
+def build_consumer(settings: Settings, *, group_id: str, client_id: str) -> AIOKafkaConsumer:
+    """An unstarted group consumer: manual commits, read_committed, earliest on a new group."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        session_timeout_ms=20_000,
+        heartbeat_interval_ms=3_000,
+        max_poll_interval_ms=300_000,
+    )

@@ -1,0 +1,1 @@
+"""Metrics and logs every service exposes the same way."""

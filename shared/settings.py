@@ -1,0 +1,60 @@
+"""One settings class for every service, read from `MODQA_*` environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.taxonomy import DEFAULT_TAXONOMY_FILE
+
+DEFAULT_AUTH_SECRET = "modqa-development-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to `MODQA_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="MODQA_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "modqa"
+    host: str = "127.0.0.1"
+    port: int = 0
+    instance_id: str = Field(default="0", description="distinguishes replicas of one service")
+
+    kafka_bootstrap: str = "localhost:9092"
+    topic_prefix: str = Field(
+        default="",
+        description="Prepended to every topic and consumer group, so tests and tenants never meet.",
+    )
+    database_url: str = "postgresql+asyncpg://modqa:modqa@localhost:5432/modqa"
+
+    auth_secret: str = DEFAULT_AUTH_SECRET
+    token_ttl_seconds: int = 8 * 3600
+
+    consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_poll_ms: int = Field(default=200, ge=1)
+    outbox_batch_max: int = Field(default=500, ge=1)
+    outbox_poll_ms: int = Field(default=100, ge=1)
+
+    sampler_base_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    sampler_plan_salt: str = "modqa-default-salt"
+    lease_seconds: int = Field(default=600, ge=1)
+    metrics_refresh_seconds: float = Field(default=2.0, gt=0)
+    taxonomy_file: str = str(DEFAULT_TAXONOMY_FILE)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> Settings:
+        if self.environment == "production" and self.auth_secret == DEFAULT_AUTH_SECRET:
+            raise ValueError(
+                "MODQA_AUTH_SECRET is the development default; set a secret of your own "
+                "before running with MODQA_ENVIRONMENT=production"
+            )
+        return self
+
+    def for_service(self, name: str, port: int) -> Settings:
+        """A copy naming the service and its default port (an explicit MODQA_PORT wins)."""
+        return self.model_copy(update={"service_name": name, "port": self.port or port})

@@ -1,0 +1,1 @@
+"""Developer tools: infrastructure, the demo stream, tokens, schema export."""
