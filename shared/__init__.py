@@ -1,1 +1,1 @@
-"""Code shared by the modqa services: event contracts, settings, Kafka, database and HTTP helpers."""
+"""Code shared by the modqa services: contracts, settings, Kafka, database and HTTP helpers."""

@@ -42,7 +42,11 @@ class Principal:
 
 
 def issue_token(
-    secret: str, *, subject: str, roles: list[Role] | list[str], ttl: dt.timedelta,
+    secret: str,
+    *,
+    subject: str,
+    roles: list[Role] | list[str],
+    ttl: dt.timedelta,
     now: dt.datetime | None = None,
 ) -> str:
     """A signed token for a subject with roles, valid for `ttl`."""
@@ -65,7 +69,10 @@ def verify_token(secret: str, token: str) -> Principal:
     """The principal of a valid token; raises InvalidToken with a plain reason otherwise."""
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError as error:

@@ -8,11 +8,13 @@ longer consumes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,9 @@ class BackgroundLoops:
         self._loops: list[_Loop] = []
         self._shutting_down = False
 
-    def start(self, name: str, run: Callable[[], Awaitable[None]], stop: Callable[[], None]) -> None:
+    def start(
+        self, name: str, run: Callable[[], Coroutine[Any, Any, None]], stop: Callable[[], None]
+    ) -> None:
         """Run `run()` as a task; `stop()` must make it return soon."""
         task = asyncio.create_task(run(), name=name)
         task.add_done_callback(self._on_done)
@@ -66,3 +70,9 @@ class BackgroundLoops:
     def all_running(self) -> bool:
         """True while no loop has ended."""
         return all(not loop.task.done() for loop in self._loops)
+
+
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep for `seconds`, or less if `stopping` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)

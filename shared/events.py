@@ -156,7 +156,9 @@ class Decision(Event):
     decision_id: Identifier
     content_id: Identifier
     content_type: ContentType
-    content_ref: str = Field(min_length=1, max_length=2048, description="URL or locator auditors open")
+    content_ref: str = Field(
+        min_length=1, max_length=2048, description="URL or locator auditors open"
+    )
     queue: Label
     market: Market
     language: Language
@@ -176,7 +178,10 @@ class Decision(Event):
     automated_decision: AutomatedDecision | None = None
     decision_ground: DecisionGround | None = None
     category: str | None = Field(
-        default=None, max_length=96, pattern=r"^STATEMENT_CATEGORY_[A-Z_]+$", description="DSA category"
+        default=None,
+        max_length=96,
+        pattern=r"^STATEMENT_CATEGORY_[A-Z_]+$",
+        description="DSA category",
     )
     territorial_scope: list[Market] | None = Field(default=None, max_length=64)
 

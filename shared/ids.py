@@ -1,4 +1,4 @@
-"""Deterministic identifiers: the same input always gives the same id, so replays cannot duplicate."""
+"""Deterministic identifiers: the same input gives the same id, so replays cannot duplicate."""
 
 from __future__ import annotations
 

@@ -45,7 +45,10 @@ class ServiceKit:
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         """Kafka and the database must both answer."""
-        return {"kafka": lambda: broker_reachable(self.producer), "database": lambda: ping(self.engine)}
+        return {
+            "kafka": lambda: broker_reachable(self.producer),
+            "database": lambda: ping(self.engine),
+        }
 
     async def consume(
         self, name: str, topics: Sequence[str], decode: Decode[T], process: Process[T]
@@ -73,18 +76,15 @@ class ServiceKit:
 
     async def relay_outbox(self, table: Table) -> OutboxRelay:
         """Start the exactly-once outbox relay of this service."""
-        producer = build_producer(
-            self.settings,
-            client_id=f"{self.service}-outbox",
-            transactional_id=f"{self.topics.prefix}modqa-{self.service}-outbox",
-        )
-        await producer.start()
-        self._stack.push_async_callback(producer.stop)
         relay = OutboxRelay(
             service=self.service,
             engine=self.engine,
             table=table,
-            producer=producer,
+            producer_factory=lambda: build_producer(
+                self.settings,
+                client_id=f"{self.service}-outbox",
+                transactional_id=f"{self.topics.prefix}modqa-{self.service}-outbox",
+            ),
             bootstrap=self.settings.kafka_bootstrap,
             progress_topic=self.topics.outbox_progress(self.service),
             batch_max=self.settings.outbox_batch_max,

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.taxonomy import DEFAULT_TAXONOMY_FILE
 
-DEFAULT_AUTH_SECRET = "modqa-development-secret-change-me"  # noqa: S105 - refused outside development
+DEFAULT_AUTH_SECRET = "modqa-development-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -48,10 +48,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
-        if self.environment == "production" and self.auth_secret == DEFAULT_AUTH_SECRET:
+        if self.environment == "production" and (
+            self.auth_secret == DEFAULT_AUTH_SECRET or len(self.auth_secret) < 32
+        ):
             raise ValueError(
-                "MODQA_AUTH_SECRET is the development default; set a secret of your own "
-                "before running with MODQA_ENVIRONMENT=production"
+                "MODQA_AUTH_SECRET is the development default or shorter than 32 characters; "
+                "set a secret of your own before running with MODQA_ENVIRONMENT=production"
             )
         return self
 

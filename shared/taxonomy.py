@@ -1,4 +1,4 @@
-"""The policy taxonomy: policies with severity, versions with effective dates and allowed actions."""
+"""The policy taxonomy: policies with severity, versions with effective dates, allowed actions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import Action, DecisionGround, Label, Severity
 
-DEFAULT_TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "deploy" / "demo" / "policy-taxonomy.yaml"
+DEFAULT_TAXONOMY_FILE = (
+    Path(__file__).resolve().parents[1] / "deploy" / "demo" / "policy-taxonomy.yaml"
+)
 
 
 class PolicyVersion(BaseModel):

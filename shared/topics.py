@@ -24,7 +24,6 @@ PARTITIONS: dict[str, int] = {
 """Partitions per topic; every one of these also gets a `.dlq` twin with one partition per three."""
 
 
-
 def outbox_progress(service: str) -> str:
     """The compacted topic where a service's outbox relay records what it has published."""
     return f"modqa.outbox.{service}.progress"

@@ -1,4 +1,4 @@
-"""`python -m tools.migrate [--revision SERVICE MESSAGE]`: upgrade every schema, or autogenerate one."""
+"""`python -m tools.migrate [--revision SERVICE MSG]`: upgrade all schemas, or add a revision."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from shared.settings import Settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--revision", nargs=2, metavar=("SERVICE", "MESSAGE"),
-                        help="autogenerate a new revision for one service instead of upgrading")
+    parser.add_argument(
+        "--revision",
+        nargs=2,
+        metavar=("SERVICE", "MESSAGE"),
+        help="autogenerate a new revision for one service instead of upgrading",
+    )
     args = parser.parse_args()
     url = Settings().database_url
     if args.revision:

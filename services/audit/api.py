@@ -27,7 +27,9 @@ async def claim(
 ) -> ClaimedTask | Response:
     """Lease the caller's best next task (204 when there is none)."""
     row = await handlers.claim_next_task(
-        sessions=sessions, auditor_id=auditor.subject, now=clock.now(),
+        sessions=sessions,
+        auditor_id=auditor.subject,
+        now=clock.now(),
         lease=dt.timedelta(seconds=settings.lease_seconds),
     )
     if row is None:
@@ -50,9 +52,14 @@ async def submit_verdict(
     """Record a verdict once; a retry with the same Idempotency-Key returns the first result."""
     try:
         verdict = await handlers.submit_verdict(
-            sessions=sessions, taxonomy=taxonomy, topics=topics, task_id=task_id,
-            auditor_id=auditor.subject, submission=Submission(**body.model_dump()),
-            idempotency_key=idempotency_key, now=clock.now(),
+            sessions=sessions,
+            taxonomy=taxonomy,
+            topics=topics,
+            task_id=task_id,
+            auditor_id=auditor.subject,
+            submission=Submission(**body.model_dump()),
+            idempotency_key=idempotency_key,
+            now=clock.now(),
         )
     except handlers.TaskNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.audit.api import router
+from services.audit.consumers import task_processor
+from services.audit.tables import outbox
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import Task
@@ -15,10 +18,6 @@ from shared.http import instrument, ops_router
 from shared.service import ServiceKit
 from shared.settings import Settings
 from shared.taxonomy import load_taxonomy
-
-from services.audit.api import router
-from services.audit.consumers import task_processor
-from services.audit.tables import outbox
 
 SERVICE = "audit"
 PORT = 8002
@@ -36,8 +35,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.state.taxonomy = load_taxonomy(Path(settings.taxonomy_file))
         await kit.start()
         try:
-            await kit.consume("tasks", [kit.topics.tasks], record_decoder(Task),
-                              task_processor(kit.sessions))
+            await kit.consume(
+                "tasks", [kit.topics.tasks], record_decoder(Task), task_processor(kit.sessions)
+            )
             await kit.relay_outbox(outbox)
             yield
         finally:

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import Task
-from shared.kafka.consumer import Incoming, Outgoing, Process
-
 from services.audit import handlers
 from services.audit.metrics import TASKS_STORED
+from shared.events import Task
+from shared.kafka.consumer import Incoming, Outgoing, Process
 
 
 def task_processor(sessions: async_sessionmaker[AsyncSession]) -> Process[Task]:

@@ -82,8 +82,12 @@ def resolve(
             raise InvalidVerdict(
                 "outcome: 'correct' but the expected action or policy differs from the decision"
             )
-        return Submission(outcome=Outcome.CORRECT, expected_action=action,
-                          expected_policy_id=policy_id, notes=submission.notes)
+        return Submission(
+            outcome=Outcome.CORRECT,
+            expected_action=action,
+            expected_policy_id=policy_id,
+            notes=submission.notes,
+        )
     if submission.expected_action is None:
         raise InvalidVerdict("expected_action: required when the outcome is 'incorrect'")
     action = submission.expected_action

@@ -9,15 +9,14 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.audit import repository
+from services.audit.domain import Submission, resolve, to_event
+from services.audit.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue
 from shared.events import Decision, Task, Verdict, encode
 from shared.ids import new_id
 from shared.taxonomy import Taxonomy
 from shared.topics import Topics
-
-from services.audit import repository
-from services.audit.domain import Submission, resolve, to_event
-from services.audit.tables import outbox
 
 
 class TaskNotFound(LookupError):
@@ -35,7 +34,10 @@ async def store_tasks(*, sessions: async_sessionmaker[AsyncSession], batch: Sequ
 
 
 async def claim_next_task(
-    *, sessions: async_sessionmaker[AsyncSession], auditor_id: str, now: dt.datetime,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    auditor_id: str,
+    now: dt.datetime,
     lease: dt.timedelta,
 ) -> Row[Any] | None:
     """Lease the auditor's best next task, or None when the queue is empty for them."""
@@ -72,12 +74,17 @@ async def submit_verdict(
         decision = Decision.model_validate(task.decision)
         answer = resolve(submission, decision, taxonomy, on=now.date())
         verdict = to_event(
-            verdict_id=new_id(), task_id=task_id, decision=decision, auditor_id=auditor_id,
-            answer=answer, round_=1, submitted_at=now,
+            verdict_id=new_id(),
+            task_id=task_id,
+            decision=decision,
+            auditor_id=auditor_id,
+            answer=answer,
+            round_=1,
+            submitted_at=now,
         )
         await repository.insert_verdict(session, verdict, idempotency_key=idempotency_key)
         await repository.complete_task(session, task_id, now)
-        await enqueue(session, outbox, [
-            OutboxMessage(topics.verdicts, encode(verdict), key=task_id.encode())
-        ])
+        await enqueue(
+            session, outbox, [OutboxMessage(topics.verdicts, encode(verdict), key=task_id.encode())]
+        )
         return verdict

@@ -11,9 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events import Task, Verdict
-
 from services.audit.tables import tasks, verdicts
+from shared.events import Task, Verdict
 
 
 def _task_row(task: Task) -> dict[str, Any]:
@@ -93,12 +92,16 @@ async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
 async def verdict_by_key(session: AsyncSession, *, auditor_id: str, key: str) -> Row[Any] | None:
     """The verdict an auditor already submitted with this idempotency key."""
     result = await session.execute(
-        select(verdicts).where(verdicts.c.auditor_id == auditor_id, verdicts.c.idempotency_key == key)
+        select(verdicts).where(
+            verdicts.c.auditor_id == auditor_id, verdicts.c.idempotency_key == key
+        )
     )
     return result.first()
 
 
-async def insert_verdict(session: AsyncSession, verdict: Verdict, *, idempotency_key: str | None) -> None:
+async def insert_verdict(
+    session: AsyncSession, verdict: Verdict, *, idempotency_key: str | None
+) -> None:
     """Store a verdict (its event form included)."""
     await session.execute(
         verdicts.insert().values(

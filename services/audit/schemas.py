@@ -14,7 +14,9 @@ class ClaimedTask(BaseModel):
     """A task leased to the caller, with what the auditor needs to judge it."""
 
     task_id: str
-    decision: dict[str, Any] = Field(description="the decision; blind tasks omit action and moderator")
+    decision: dict[str, Any] = Field(
+        description="the decision; blind tasks omit action and moderator"
+    )
     blind: bool
     required_reviews: int
     priority: int

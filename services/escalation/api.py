@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from shared.events import CaseStatus, EscalationKind
-
 from services.escalation import repository
 from services.escalation.deps import CaseReader, Sessions
 from services.escalation.schemas import CasePage
+from shared.events import CaseStatus, EscalationKind
 
 router = APIRouter(prefix="/v1")
 
@@ -23,7 +22,9 @@ async def list_escalations(
     status: CaseStatus | None = None,
     subject: Annotated[str | None, Query(max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=128, description="next_cursor of the last page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=128, description="next_cursor of the last page")
+    ] = None,
 ) -> CasePage:
     """Cases filtered by kind, status and subject, a page at a time."""
     async with sessions() as session:

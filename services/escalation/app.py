@@ -7,16 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.escalation.api import router
+from services.escalation.consumers import verdict_processor
+from services.escalation.tables import outbox
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import Verdict
 from shared.http import instrument, ops_router
 from shared.service import ServiceKit
 from shared.settings import Settings
-
-from services.escalation.api import router
-from services.escalation.consumers import verdict_processor
-from services.escalation.tables import outbox
 
 SERVICE = "escalation"
 PORT = 8003
@@ -34,7 +33,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         await kit.start()
         try:
             await kit.consume(
-                "verdicts", [kit.topics.verdicts], record_decoder(Verdict),
+                "verdicts",
+                [kit.topics.verdicts],
+                record_decoder(Verdict),
                 verdict_processor(sessions=kit.sessions, topics=kit.topics, clock=clock),
             )
             await kit.relay_outbox(outbox)

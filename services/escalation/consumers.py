@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.escalation import handlers
 from shared.clock import Clock
 from shared.events import Verdict
 from shared.kafka.consumer import Incoming, Outgoing, Process
 from shared.topics import Topics
-
-from services.escalation import handlers
 
 
 def verdict_processor(

@@ -7,10 +7,6 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db.outbox import OutboxMessage, enqueue
-from shared.events import Escalation, Verdict, encode
-from shared.topics import Topics
-
 from services.escalation import repository
 from services.escalation.domain import (
     CaseTrigger,
@@ -21,10 +17,16 @@ from services.escalation.domain import (
 )
 from services.escalation.metrics import CASES_CHANGED, CORRECTIONS_ISSUED
 from services.escalation.tables import outbox
+from shared.db.outbox import OutboxMessage, enqueue
+from shared.events import Escalation, Verdict, encode
+from shared.topics import Topics
 
 
 async def handle_verdicts(
-    *, sessions: async_sessionmaker[AsyncSession], topics: Topics, batch: Sequence[Verdict],
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    topics: Topics,
+    batch: Sequence[Verdict],
     now: dt.datetime,
 ) -> None:
     """Open or extend cases and issue corrections for a batch of verdicts, idempotently."""
@@ -39,8 +41,9 @@ async def handle_verdicts(
             if correction is not None and await repository.insert_correction(session, correction):
                 CORRECTIONS_ISSUED.inc()
                 messages.append(
-                    OutboxMessage(topics.corrections, encode(correction),
-                                  key=correction.content_id.encode())
+                    OutboxMessage(
+                        topics.corrections, encode(correction), key=correction.content_id.encode()
+                    )
                 )
         await enqueue(session, outbox, messages)
 

@@ -8,9 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events import Correction, Escalation
-
 from services.escalation.tables import cases, corrections
+from shared.events import Correction, Escalation
 
 _OPEN = ("open", "acknowledged", "investigating")
 
@@ -36,10 +35,19 @@ def _case_row(case: Escalation) -> dict[str, Any]:
 def case_from_row(row: Any) -> Escalation:
     """The case event form of a stored row."""
     return Escalation(
-        escalation_id=row.escalation_id, kind=row.kind, severity=row.severity, status=row.status,
-        subject=row.subject, evidence=list(row.evidence), owner=row.owner, due_at=row.due_at,
-        root_cause=row.root_cause, resolution=row.resolution, trigger_count=row.trigger_count,
-        revision=row.revision, updated_at=row.updated_at,
+        escalation_id=row.escalation_id,
+        kind=row.kind,
+        severity=row.severity,
+        status=row.status,
+        subject=row.subject,
+        evidence=list(row.evidence),
+        owner=row.owner,
+        due_at=row.due_at,
+        root_cause=row.root_cause,
+        resolution=row.resolution,
+        trigger_count=row.trigger_count,
+        revision=row.revision,
+        updated_at=row.updated_at,
     )
 
 
@@ -82,7 +90,8 @@ async def insert_correction(session: AsyncSession, correction: Correction) -> bo
             content_id=correction.content_id,
             verdict_id=correction.verdict_id,
             corrected_action=correction.corrected_action.value
-            if correction.corrected_action else None,
+            if correction.corrected_action
+            else None,
             corrected_policy_id=correction.corrected_policy_id,
             issued_at=correction.issued_at,
         )

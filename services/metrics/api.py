@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1")
 async def quality(
     _: FigureReader,
     sessions: Sessions,
-    group_by: Annotated[str, Query(description=f"comma-separated, of: {', '.join(GROUPABLE)}")] = "queue,market",
+    group_by: Annotated[
+        str, Query(description=f"comma-separated, of: {', '.join(GROUPABLE)}")
+    ] = "queue,market",
 ) -> QualityReport:
     """Accuracy per group with sample size and 95% interval."""
     names = [name.strip() for name in group_by.split(",") if name.strip()]
@@ -26,14 +28,17 @@ async def quality(
     if unknown or not names:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"group_by: unknown field(s) {unknown or '(none given)'}; use any of {', '.join(GROUPABLE)}",
+            f"group_by: unknown field(s) {unknown or '(none given)'}; "
+            f"use any of {', '.join(GROUPABLE)}",
         )
     figures = await handlers.accuracy(sessions=sessions, group_by=names)
     return QualityReport(
         group_by=names,
         rows=[
-            QualityRow(group=group, accuracy=Figure(rate=p.rate, low=p.low, high=p.high, n=p.n,
-                                                    firm=p.firm))
+            QualityRow(
+                group=group,
+                accuracy=Figure(rate=p.rate, low=p.low, high=p.high, n=p.n, firm=p.firm),
+            )
             for group, p in figures
         ],
     )

@@ -7,15 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, SystemClock
-from shared.http import instrument, ops_router
-from shared.service import ServiceKit
-from shared.settings import Settings
-
 from services.metrics import handlers
 from services.metrics.api import router
 from services.metrics.consumers import event_decoder, event_processor
 from services.metrics.metrics import GaugeRefresher
+from shared.clock import Clock, SystemClock
+from shared.http import instrument, ops_router
+from shared.service import ServiceKit
+from shared.settings import Settings
 
 SERVICE = "metrics"
 PORT = 8004
@@ -33,7 +32,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         await kit.start()
         try:
             await kit.consume(
-                "events", [kit.topics.tasks, kit.topics.verdicts], event_decoder(kit.topics),
+                "events",
+                [kit.topics.tasks, kit.topics.verdicts],
+                event_decoder(kit.topics),
                 event_processor(kit.sessions),
             )
             refresher = GaugeRefresher(

@@ -7,16 +7,15 @@ from collections.abc import Sequence
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.metrics import handlers
 from shared.codec import parse
 from shared.errors import DecodeError
 from shared.events import Task, Verdict
 from shared.kafka.consumer import Incoming, Outgoing, Process
 from shared.topics import Topics
 
-from services.metrics import handlers
 
-
-def event_decoder(topics: Topics) -> "_Decoder":
+def event_decoder(topics: Topics) -> _Decoder:
     """Decodes a record as a task or a verdict according to its topic."""
     return _Decoder(topics)
 
@@ -24,7 +23,8 @@ def event_decoder(topics: Topics) -> "_Decoder":
 class _Decoder:
     def __init__(self, topics: Topics) -> None:
         self._by_topic: dict[str, type[Task] | type[Verdict]] = {
-            topics.tasks: Task, topics.verdicts: Verdict,
+            topics.tasks: Task,
+            topics.verdicts: Verdict,
         }
 
     def __call__(self, record: ConsumerRecord[bytes, bytes]) -> Task | Verdict:

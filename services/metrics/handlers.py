@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import Task, Verdict
-
 from services.metrics import repository
 from services.metrics.domain import Proportion, wilson
+from shared.events import Task, Verdict
 
 
 async def record_events(

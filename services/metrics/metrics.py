@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import Gauge
 
 from services.metrics.domain import Proportion
+from shared.background import pause
 
 ACCURACY = Gauge(
     "modqa_metrics_accuracy_ratio", "Share of judged decisions found correct", ["queue", "market"]
 )
 ACCURACY_LOW = Gauge(
-    "modqa_metrics_accuracy_low_ratio", "Lower bound of the 95% interval of accuracy",
+    "modqa_metrics_accuracy_low_ratio",
+    "Lower bound of the 95% interval of accuracy",
     ["queue", "market"],
 )
 ACCURACY_HIGH = Gauge(
-    "modqa_metrics_accuracy_high_ratio", "Upper bound of the 95% interval of accuracy",
+    "modqa_metrics_accuracy_high_ratio",
+    "Upper bound of the 95% interval of accuracy",
     ["queue", "market"],
 )
 AUDITED = Gauge(
-    "modqa_metrics_judged_decisions", "Decisions with a final correct/incorrect verdict",
+    "modqa_metrics_judged_decisions",
+    "Decisions with a final correct/incorrect verdict",
     ["queue", "market"],
 )
 
@@ -54,11 +59,7 @@ class GaugeRefresher:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            try:
+            # a failed round leaves the last figures; the next round retries, /readyz tells why
+            with contextlib.suppress(Exception):
                 publish(await self._compute())
-            except Exception:  # noqa: BLE001 - the next round retries; /readyz shows the database
-                pass
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._every_s)
-            except TimeoutError:
-                pass
+            await pause(self._stopping, self._every_s)

@@ -9,13 +9,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics.tables import tasks, verdicts
 from shared.events import Task, Verdict
 
-from services.metrics.tables import tasks, verdicts
-
 GROUPABLE = (
-    "queue", "market", "language", "policy_id", "moderator_id", "moderator_kind",
-    "moderator_team", "content_type",
+    "queue",
+    "market",
+    "language",
+    "policy_id",
+    "moderator_id",
+    "moderator_kind",
+    "moderator_team",
+    "content_type",
 )
 
 
@@ -23,16 +28,22 @@ async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> None:
     """Store the sampling facts of tasks once."""
     rows = {
         t.task_id: {
-            "task_id": t.task_id, "decision_id": t.decision.decision_id,
+            "task_id": t.task_id,
+            "decision_id": t.decision.decision_id,
             "inclusion_probability": t.inclusion_probability,
-            "reasons": [r.value for r in t.reasons], "stratum": t.stratum,
-            "plan_id": t.plan_id, "plan_version": t.plan_version, "created_at": t.created_at,
+            "reasons": [r.value for r in t.reasons],
+            "stratum": t.stratum,
+            "plan_id": t.plan_id,
+            "plan_version": t.plan_version,
+            "created_at": t.created_at,
         }
         for t in batch
     }
     if rows:
         await session.execute(
-            insert(tasks).values(list(rows.values())).on_conflict_do_nothing(index_elements=["task_id"])
+            insert(tasks)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing(index_elements=["task_id"])
         )
 
 
@@ -40,14 +51,25 @@ def _verdict_row(v: Verdict) -> dict[str, Any]:
     d = v.decision
     assert d is not None
     return {
-        "verdict_id": v.verdict_id, "task_id": v.task_id, "decision_id": v.decision_id,
-        "auditor_id": v.auditor_id, "outcome": v.outcome.value,
+        "verdict_id": v.verdict_id,
+        "task_id": v.task_id,
+        "decision_id": v.decision_id,
+        "auditor_id": v.auditor_id,
+        "outcome": v.outcome.value,
         "error_type": v.error_type.value if v.error_type else None,
-        "severity": v.severity.value if v.severity else None, "round": v.round,
-        "supersedes": v.supersedes, "final": v.final, "submitted_at": v.submitted_at,
-        "queue": d.queue, "market": d.market, "language": d.language, "policy_id": d.policy_id,
-        "moderator_id": d.moderator_id, "moderator_kind": d.moderator_kind.value,
-        "moderator_team": d.moderator_team, "content_type": d.content_type.value,
+        "severity": v.severity.value if v.severity else None,
+        "round": v.round,
+        "supersedes": v.supersedes,
+        "final": v.final,
+        "submitted_at": v.submitted_at,
+        "queue": d.queue,
+        "market": d.market,
+        "language": d.language,
+        "policy_id": d.policy_id,
+        "moderator_id": d.moderator_id,
+        "moderator_kind": d.moderator_kind.value,
+        "moderator_team": d.moderator_team,
+        "content_type": d.content_type.value,
         "decided_at": d.decided_at,
     }
 
@@ -58,7 +80,8 @@ async def insert_verdicts(session: AsyncSession, batch: Sequence[Verdict]) -> No
     if not rows:
         return
     await session.execute(
-        insert(verdicts).values(list(rows.values()))
+        insert(verdicts)
+        .values(list(rows.values()))
         .on_conflict_do_nothing(index_elements=["verdict_id"])
     )
     retired = [v.supersedes for v in batch if v.supersedes]

@@ -7,7 +7,13 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
 from services.sampler import handlers
-from services.sampler.deps import CurrentPlan, DeployedTopics, IngestProducer, PlanReader, SystemCaller
+from services.sampler.deps import (
+    CurrentPlan,
+    DeployedTopics,
+    IngestProducer,
+    PlanReader,
+    SystemCaller,
+)
 from services.sampler.schemas import DecisionBatch, IngestResult, PlanView
 
 router = APIRouter(prefix="/v1")

@@ -7,6 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.sampler.api import router
+from services.sampler.consumers import decision_processor
+from services.sampler.domain import UniformPlan
 from shared.background import BackgroundLoops
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
@@ -16,10 +19,6 @@ from shared.kafka.consumer import ConsumerRuntime, build_consumer
 from shared.kafka.producer import broker_reachable, build_producer
 from shared.settings import Settings
 from shared.topics import Topics
-
-from services.sampler.api import router
-from services.sampler.consumers import decision_processor
-from services.sampler.domain import UniformPlan
 
 SERVICE = "sampler"
 PORT = 8001
@@ -31,7 +30,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     topics = Topics(settings.topic_prefix)
     plan = UniformPlan(
-        plan_id="default", version=1, rate=settings.sampler_base_rate, salt=settings.sampler_plan_salt
+        plan_id="default",
+        version=1,
+        rate=settings.sampler_base_rate,
+        salt=settings.sampler_plan_salt,
     )
 
     @asynccontextmanager

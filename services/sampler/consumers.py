@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from services.sampler.domain import UniformPlan, sample
+from services.sampler.metrics import DECISIONS_SEEN, TASKS_EMITTED
 from shared.clock import Clock
 from shared.events import Decision, encode
 from shared.kafka.consumer import Incoming, Outgoing, Process
 from shared.topics import Topics
-
-from services.sampler.domain import UniformPlan, sample
-from services.sampler.metrics import DECISIONS_SEEN, TASKS_EMITTED
 
 
 def decision_processor(
@@ -31,8 +30,12 @@ def decision_processor(
             for reason in task.reasons:
                 TASKS_EMITTED.labels(reason.value, task.stratum).inc()
             outputs.append(
-                Outgoing(topics.tasks, encode(task), key=task.task_id.encode(),
-                         headers=item.record.headers or ())
+                Outgoing(
+                    topics.tasks,
+                    encode(task),
+                    key=task.task_id.encode(),
+                    headers=item.record.headers or (),
+                )
             )
         return outputs
 

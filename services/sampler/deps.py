@@ -7,10 +7,9 @@ from typing import Annotated
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
 
+from services.sampler.domain import UniformPlan
 from shared.auth import Principal, Role, require
 from shared.topics import Topics
-
-from services.sampler.domain import UniformPlan
 
 
 def _producer(request: Request) -> AIOKafkaProducer:

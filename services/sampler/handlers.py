@@ -8,12 +8,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
+from services.sampler.metrics import DECISIONS_INGESTED
+from services.sampler.schemas import IngestResult, ItemError
 from shared.codec import describe
 from shared.events import Decision, encode
 from shared.topics import Topics
-
-from services.sampler.metrics import DECISIONS_INGESTED
-from services.sampler.schemas import IngestResult, ItemError
 
 
 async def ingest_decisions(
@@ -28,12 +27,14 @@ async def ingest_decisions(
         except ValidationError as error:
             decision_id = item.get("decision_id") if isinstance(item, dict) else None
             rejected.append(
-                ItemError(index=index, decision_id=str(decision_id) if decision_id else None,
-                          error=describe(error))
+                ItemError(
+                    index=index,
+                    decision_id=str(decision_id) if decision_id else None,
+                    error=describe(error),
+                )
             )
     futures = [
-        await producer.send(topics.decisions, encode(d), key=d.moderator_id.encode())
-        for d in valid
+        await producer.send(topics.decisions, encode(d), key=d.moderator_id.encode()) for d in valid
     ]
     await asyncio.gather(*futures)
     DECISIONS_INGESTED.labels("accepted").inc(len(valid))

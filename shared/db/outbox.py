@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from shared.background import pause
 from shared.errors import is_transient
 from shared.observability.metrics import outbox_metrics
 
@@ -81,7 +82,12 @@ async def enqueue(session: AsyncSession, table: Table, messages: Sequence[Outbox
     await session.execute(
         table.insert(),
         [
-            {"topic": m.topic, "key": m.key, "value": m.value, "headers": [list(h) for h in m.headers]}
+            {
+                "topic": m.topic,
+                "key": m.key,
+                "value": m.value,
+                "headers": [list(h) for h in m.headers],
+            }
             for m in messages
         ],
     )
@@ -96,7 +102,7 @@ class OutboxRelay:
         service: str,
         engine: AsyncEngine,
         table: Table,
-        producer: AIOKafkaProducer,
+        producer_factory: Callable[[], AIOKafkaProducer],
         bootstrap: str,
         progress_topic: str,
         batch_max: int = 500,
@@ -105,7 +111,8 @@ class OutboxRelay:
         self._service = service
         self._engine = engine
         self._table = table
-        self._producer = producer
+        self._producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = None
         self._bootstrap = bootstrap
         self._progress_topic = progress_topic
         self._batch_max = batch_max
@@ -126,14 +133,20 @@ class OutboxRelay:
             try:
                 async with self._engine.connect() as lock_conn:
                     if not await self._try_lock(lock_conn):
-                        await self._sleep(1.0)
+                        await pause(self._stopping, 1.0)
                         continue
+                    # the transactional producer starts only once we lead: starting it fences
+                    # the previous leader's producer, which must not happen while that one leads
+                    self._producer = self._producer_factory()
+                    await self._producer.start()
                     self.leader = True
                     try:
                         await self._reconcile()
                         await self._publish_loop(lock_conn)
                     finally:
                         self.leader = False
+                        await self._producer.stop()
+                        self._producer = None
                         await lock_conn.execute(select(func.pg_advisory_unlock(self._lock_key)))
                         await lock_conn.rollback()
                 return
@@ -141,8 +154,10 @@ class OutboxRelay:
                 self.leader = False
                 if not is_transient(error):
                     raise
-                log.warning("outbox relay paused", extra={"error": f"{type(error).__name__}: {error}"})
-                await self._sleep(backoff)
+                log.warning(
+                    "outbox relay paused", extra={"error": f"{type(error).__name__}: {error}"}
+                )
+                await pause(self._stopping, backoff)
                 backoff = min(backoff * 2, 5.0)
 
     async def _try_lock(self, conn: AsyncConnection) -> bool:
@@ -159,7 +174,7 @@ class OutboxRelay:
                 await lock_conn.execute(text("SELECT 1"))  # the lock lives as long as this session
                 await self._report_backlog()
             if published == 0:
-                await self._sleep(self._poll_s)
+                await pause(self._stopping, self._poll_s)
 
     async def publish_once(self) -> int:
         """Publish one batch of unpublished rows; return how many were published."""
@@ -176,16 +191,19 @@ class OutboxRelay:
             await conn.rollback()
         if not rows:
             return 0
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("publish_once needs the relay to lead (its producer started)")
         ids = [row.id for row in rows]
-        async with self._producer.transaction():
+        async with producer.transaction():
             for row in rows:
-                await self._producer.send(
+                await producer.send(
                     row.topic,
                     row.value,
                     key=row.key,
                     headers=[(k, v.encode()) for k, v in row.headers] or None,
                 )
-            await self._producer.send(
+            await producer.send(
                 self._progress_topic,
                 json.dumps({"table": t.fullname, "ids": ids}).encode(),
                 key=t.fullname.encode(),
@@ -199,9 +217,9 @@ class OutboxRelay:
         t = self._table
         async with self._engine.begin() as conn:
             await conn.execute(
-                update(t).where(t.c.id.in_(ids), t.c.published_at.is_(None)).values(
-                    published_at=func.now()
-                )
+                update(t)
+                .where(t.c.id.in_(ids), t.c.published_at.is_(None))
+                .values(published_at=func.now())
             )
 
     async def _reconcile(self) -> None:
@@ -241,12 +259,6 @@ class OutboxRelay:
             )
             await conn.rollback()
         self._metrics.backlog.set(count or 0)
-
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
 
 async def _last_value_for_key(

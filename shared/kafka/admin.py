@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -32,10 +33,8 @@ async def ensure_topics(bootstrap: str, topics: Topics, *, timeout_s: float = 60
             if name not in existing
         ]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
                 await admin.create_topics(new, timeout_ms=30_000)
-            except TopicAlreadyExistsError:
-                pass
         return [topic.name for topic in new]
     finally:
         await admin.close()

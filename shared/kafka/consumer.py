@@ -21,11 +21,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from shared.background import pause
 from shared.clock import Clock, SystemClock
 from shared.errors import DecodeError, is_transient
 from shared.kafka.dlq import DeadLetter, dead_letter
@@ -35,7 +36,7 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class ConsumerRuntime(Generic[T]):
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.warning("batch failed, retrying", extra={"error": self.last_error})
                 self._rewind(batch)
-                await self._sleep(backoff)
+                await pause(self._stopping, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
             backoff = 0.1
@@ -234,8 +235,12 @@ class ConsumerRuntime(Generic[T]):
     def _dead(self, record: Record, reason: str) -> DeadLetter:
         log.warning(
             "dead-lettered",
-            extra={"topic": record.topic, "partition": record.partition,
-                   "offset": record.offset, "reason": reason[:300]},
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason[:300],
+            },
         )
         return dead_letter(record, reason=reason, service=self._service, now=self._clock.now())
 
@@ -243,12 +248,6 @@ class ConsumerRuntime(Generic[T]):
         for tp, part in batch.items():
             if part and tp in self._consumer.assignment():
                 self._consumer.seek(tp, part[0].offset)
-
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     def _count(self, records: list[Record], letters: list[DeadLetter]) -> None:
         for record in records:

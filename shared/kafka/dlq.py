@@ -54,5 +54,5 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
     """A header of a consumed record as text, or None."""
     for key, value in record.headers or ():
         if key == name:
-            return value.decode("utf-8", "replace")
+            return bytes(value).decode("utf-8", "replace")
     return None

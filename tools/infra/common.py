@@ -35,10 +35,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def wait_until(
-    check: Callable[[], bool], *, timeout_s: float, what: str, log: Path | None = None,
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    log: Path | None = None,
     interval_s: float = 0.25,
 ) -> None:
-    """Poll `check` until it is true; raise InfraError naming `what` (and the log) at the deadline."""
+    """Poll `check` until true; at the deadline raise InfraError naming `what` and the log."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
@@ -69,8 +73,8 @@ def pid_alive(pid: int) -> bool:
 def read_pid(path: Path) -> int | None:
     """The pid in a pid file if that process still runs."""
     try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
     return pid if pid_alive(pid) else None
 
@@ -90,8 +94,15 @@ def terminate(pid: int, *, timeout_s: float = 20.0, group: bool = False) -> None
             kill(pid, signal.SIGKILL)
 
 
-def run(cmd: list[str], *, what: str, cwd: Path | None = None, user: str | None = None,
-        env: dict[str, str] | None = None, timeout_s: float = 600) -> str:
+def run(
+    cmd: list[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    user: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 600,
+) -> str:
     """Run a command to completion; raise InfraError with its output if it fails."""
     if user and os.geteuid() == 0:
         cmd = ["runuser", "-u", user, "--", *cmd]

@@ -12,10 +12,19 @@ import re
 import shutil
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.infra.common import CACHE, ROOT, InfraError, port_open, read_pid, run, terminate, wait_until
+from tools.infra.common import (
+    CACHE,
+    ROOT,
+    InfraError,
+    port_open,
+    read_pid,
+    run,
+    terminate,
+    wait_until,
+)
 
 POM = ROOT / "deploy" / "kafka" / "pom.xml"
 LOG4J = ROOT / "deploy" / "kafka" / "log4j2.properties"
@@ -39,8 +48,16 @@ def ensure_jars() -> Path:
             raise InfraError(f"`{tool}` is not on PATH; install a JDK 17+ and Maven first")
     libs.mkdir(parents=True, exist_ok=True)
     run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
         what="resolving the Kafka broker from Maven Central",
         timeout_s=900,
     )
@@ -56,6 +73,7 @@ class KafkaBroker:
     port: int = 9092
     controller_port: int = 9093
     heap: str = "1g"
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def bootstrap(self) -> str:
@@ -75,8 +93,9 @@ class KafkaBroker:
     def start(self, *, timeout_s: float = 90) -> None:
         """Format the storage on first start, launch the broker, wait until it accepts clients."""
         if self.running_pid() is not None:
-            wait_until(lambda: port_open(self.port), timeout_s=timeout_s, what="Kafka",
-                       log=self.log_file)
+            wait_until(
+                lambda: port_open(self.port), timeout_s=timeout_s, what="Kafka", log=self.log_file
+            )
             return
         if port_open(self.port):
             raise InfraError(
@@ -90,22 +109,46 @@ class KafkaBroker:
         if not (data / "meta.properties").exists():
             data.mkdir(parents=True, exist_ok=True)
             run(
-                ["java", "-cp", classpath, f"-Dlog4j2.configurationFile={LOG4J}",
-                 "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", _cluster_id(), "-c", str(config)],
+                [
+                    "java",
+                    "-cp",
+                    classpath,
+                    f"-Dlog4j2.configurationFile={LOG4J}",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(config),
+                ],
                 what="formatting Kafka storage",
             )
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
-                ["java", "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-                 "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={LOG4J}",
-                 "-cp", classpath, "kafka.Kafka", str(config)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    "java",
+                    "-Xms256m",
+                    f"-Xmx{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={LOG4J}",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(config),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+        self._process = process
         self.pid_file.write_text(str(process.pid))
         wait_until(
             lambda: process.poll() is None and port_open(self.port),
-            timeout_s=timeout_s, what=f"Kafka on port {self.port}", log=self.log_file,
+            timeout_s=timeout_s,
+            what=f"Kafka on port {self.port}",
+            log=self.log_file,
         )
         if process.poll() is not None:
             raise InfraError(f"Kafka exited at start; see {self.log_file}")
@@ -115,13 +158,20 @@ class KafkaBroker:
         pid = self.running_pid()
         if pid is not None:
             terminate(pid, timeout_s=timeout_s)
+        self._reap()
         self.pid_file.unlink(missing_ok=True)
+
+    def _reap(self) -> None:
+        if self._process is not None:
+            self._process.wait(timeout=10)
+            self._process = None
 
     def kill(self) -> None:
         """SIGKILL the broker (chaos)."""
         pid = self.running_pid()
         if pid is not None:
             terminate(pid, timeout_s=0)
+        self._reap()
         self.pid_file.unlink(missing_ok=True)
 
     def _write_config(self, data: Path) -> Path:

@@ -2,8 +2,7 @@
 
 from alembic import context
 
+from services.escalation.tables import metadata
 from shared.db.migrations import run_env
 
-from services.escalation.tables import metadata
-
-run_env(context, metadata)
+run_env(context, metadata)  # type: ignore[arg-type]  # alembic's proxy module

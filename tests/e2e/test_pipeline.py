@@ -1,0 +1,173 @@
+"""End to end over the real broker and database: decisions in, tasks, verdicts, cases,
+corrections and figures out, with a malformed message dead-lettered on the way."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import asyncpg
+import httpx
+
+from shared.auth import Role
+from shared.kafka.dlq import H_OFFSET, H_REASON, H_SERVICE, header
+from tests.support.kafka import produce, read_all
+from tests.support.system import RunningSystem
+from tests.support.waiting import eventually
+
+N_DECISIONS = 2000
+RATE = 0.1
+SALT = "modqa-default-salt"
+
+
+def selected_by_hash_rule(decision_id: str) -> bool:
+    """The sampling rule recomputed here, independently of the sampler's code."""
+    digest = hashlib.blake2b(f"{SALT}\x1f{decision_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < RATE
+
+
+def decision(i: int) -> dict[str, object]:
+    critical = i % 10 == 0
+    return {
+        "schema": "modqa.decision.v1",
+        "decision_id": f"e2e-{i:05d}",
+        "content_id": f"content-{i:05d}",
+        "content_type": "video",
+        "content_ref": f"https://content.example/video/{i}",
+        "queue": ["video", "live", "comments"][i % 3],
+        "market": ["KR", "ID", "US", "DE"][i % 4],
+        "language": ["ko", "id", "en", "de"][i % 4],
+        "moderator_id": f"mod-{i % 37}",
+        "moderator_kind": "human" if i % 5 else "machine",
+        "moderator_team": "team-a",
+        "policy_id": "child_safety" if critical else "spam",
+        "policy_version": 1,
+        "action": "approve",
+        "confidence": None if i % 5 else 0.8,
+        "source": "report",
+        "decided_at": "2026-11-20T10:00:00Z",
+    }
+
+
+def should_fail(decision_id: str) -> bool:
+    """Which audited decisions the test's auditor calls wrong: every child-safety approval."""
+    return int(decision_id.rsplit("-", 1)[1]) % 10 == 0
+
+
+async def test_decisions_flow_to_tasks_verdicts_cases_corrections_and_figures(
+    system: RunningSystem,
+) -> None:
+    topics = system.topics
+    records: list[tuple[bytes | None, bytes]] = []
+    for i in range(N_DECISIONS):
+        d = decision(i)
+        records.append((str(d["moderator_id"]).encode(), json.dumps(d).encode()))
+        if i == N_DECISIONS // 2:
+            records.append((b"poison", b'{"decision_id": "broken", "market": 12'))
+    await produce(system.bootstrap, topics.decisions, records)
+
+    expected = {f"e2e-{i:05d}" for i in range(N_DECISIONS) if selected_by_hash_rule(f"e2e-{i:05d}")}
+    assert len(expected) > 100
+
+    db = await asyncpg.connect(system.database_url.replace("+asyncpg", ""))
+    try:
+        stored = await eventually(
+            lambda: db.fetch("SELECT decision_id, inclusion_probability FROM audit.tasks"),
+            until=lambda rows: len(rows) >= len(expected),
+            timeout_s=60,
+            what="all expected tasks stored",
+        )
+        decision_ids = [row["decision_id"] for row in stored]
+        assert len(decision_ids) == len(set(decision_ids)), "a decision got two tasks"
+        assert set(decision_ids) == expected
+        assert {row["inclusion_probability"] for row in stored} == {RATE}
+
+        task_records = await read_all(system.bootstrap, topics.tasks)
+        assert len(task_records) == len(expected), "audit.tasks holds duplicates or misses tasks"
+
+        dead = await read_all(system.bootstrap, topics.name("moderation.decisions.dlq"))
+        assert len(dead) == 1
+        assert "not valid JSON" in (header(dead[0], H_REASON) or "")
+        assert header(dead[0], H_SERVICE) == "sampler"
+        assert header(dead[0], H_OFFSET) is not None
+        assert system.processes["sampler"].alive()
+
+        judged = await audit_everything(system)
+        assert judged["total"] == len(expected)
+        misses = {d for d in expected if should_fail(d)}
+        assert judged["incorrect"] == len(misses) > 0
+
+        cases = await eventually(
+            lambda: db.fetch("SELECT subject, kind, severity, evidence FROM escalation.cases"),
+            until=lambda rows: len(rows) >= len(misses),
+            timeout_s=30,
+            what="cases opened",
+        )
+        assert sorted(row["subject"] for row in cases) == sorted(f"decision:{d}" for d in misses)
+        assert {(row["kind"], row["severity"]) for row in cases} == {("critical_miss", "p0")}
+
+        corrections = await eventually(
+            lambda: read_all(system.bootstrap, topics.corrections),
+            until=lambda recs: len(recs) >= len(misses),
+            timeout_s=30,
+            what="corrections emitted",
+        )
+        corrected = [json.loads(r.value)["decision_id"] for r in corrections]
+        assert sorted(corrected) == sorted(misses), "not exactly one correction per wrong decision"
+        escalation_events = await read_all(system.bootstrap, topics.escalations)
+        assert len(escalation_events) == len(misses)
+
+        verdict_events = await read_all(system.bootstrap, topics.verdicts)
+        assert len(verdict_events) == len(expected)
+
+        lead = system.headers("lead-1", Role.LEAD)
+        async with httpx.AsyncClient(base_url=system.url("metrics"), headers=lead) as client:
+
+            async def total_judged() -> int:
+                body = (await client.get("/v1/quality", params={"group_by": "market"})).json()
+                return sum(row["accuracy"]["n"] for row in body["rows"])
+
+            await eventually(
+                total_judged,
+                until=lambda n: n == len(expected),
+                timeout_s=30,
+                what="metrics counted every verdict",
+            )
+            body = (await client.get("/v1/quality", params={"group_by": "queue,market"})).json()
+            for row in body["rows"]:
+                figure = row["accuracy"]
+                assert figure["low"] <= figure["rate"] <= figure["high"]
+    finally:
+        await db.close()
+
+
+async def audit_everything(system: RunningSystem) -> dict[str, int]:
+    """Claim and judge tasks over HTTP until none is left; retry one verdict to prove idempotency."""
+    counts = {"total": 0, "incorrect": 0}
+    auditor = system.headers("auditor-e2e", Role.AUDITOR)
+    async with httpx.AsyncClient(
+        base_url=system.url("audit"), headers=auditor, timeout=10
+    ) as client:
+        while True:
+            claimed = await client.post("/v1/tasks/claim")
+            if claimed.status_code == 204:
+                return counts
+            assert claimed.status_code == 200, claimed.text
+            task = claimed.json()
+            wrong = should_fail(task["decision"]["decision_id"])
+            body = (
+                {"outcome": "incorrect", "expected_action": "remove"}
+                if wrong
+                else {"outcome": "correct"}
+            )
+            key = {"Idempotency-Key": f"k-{task['task_id']}"}
+            first = await client.post(
+                f"/v1/tasks/{task['task_id']}/verdict", json=body, headers=key
+            )
+            assert first.status_code == 200, first.text
+            again = await client.post(
+                f"/v1/tasks/{task['task_id']}/verdict", json=body, headers=key
+            )
+            assert again.json()["verdict_id"] == first.json()["verdict_id"]
+            counts["total"] += 1
+            counts["incorrect"] += wrong

@@ -1,0 +1,59 @@
+"""The four services as real processes on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.auth import Role, issue_token
+from shared.settings import DEFAULT_AUTH_SECRET
+from shared.topics import Topics
+from tools.infra.common import free_port
+from tools.infra.services import SERVICE_PORTS, ServiceProcess, wait_all_ready
+
+
+@dataclass
+class RunningSystem:
+    processes: dict[str, ServiceProcess]
+    env: dict[str, str]
+    topics: Topics
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["MODQA_KAFKA_BOOTSTRAP"]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["MODQA_DATABASE_URL"]
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    def headers(self, subject: str, *roles: Role) -> dict[str, str]:
+        token = issue_token(
+            self.env.get("MODQA_AUTH_SECRET", DEFAULT_AUTH_SECRET),
+            subject=subject,
+            roles=list(roles),
+            ttl=dt.timedelta(hours=1),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def running_system(env: dict[str, str], topics: Topics, log_dir: Path) -> Iterator[RunningSystem]:
+    """Start the four services with `env`, wait until all are ready, stop them afterwards."""
+    processes = {
+        name: ServiceProcess(name, free_port(), {**env, "MODQA_LOG_JSON": "true"}, log_dir)
+        for name in SERVICE_PORTS
+    }
+    try:
+        for process in processes.values():
+            process.start()
+        wait_all_ready(list(processes.values()))
+        yield RunningSystem(processes=processes, env=env, topics=topics)
+    finally:
+        for process in processes.values():
+            process.stop()

@@ -1,0 +1,76 @@
+"""Tokens, settings and decoding errors: the small rules every service relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from shared.auth import InvalidToken, Role, issue_token, verify_token
+from shared.codec import parse
+from shared.errors import DecodeError
+from shared.events import Decision
+from shared.settings import DEFAULT_AUTH_SECRET, Settings
+
+SECRET = "unit-test-secret-of-at-least-32-bytes!"
+
+
+def test_a_token_carries_subject_and_roles() -> None:
+    token = issue_token(
+        SECRET, subject="ana", roles=[Role.AUDITOR, Role.LEAD], ttl=dt.timedelta(hours=1)
+    )
+    principal = verify_token(SECRET, token)
+    assert principal.subject == "ana"
+    assert principal.has(Role.LEAD) and not principal.has(Role.SME)
+
+
+def test_expired_wrongly_signed_and_garbage_tokens_are_refused() -> None:
+    expired = issue_token(
+        SECRET,
+        subject="ana",
+        roles=[Role.AUDITOR],
+        ttl=dt.timedelta(hours=1),
+        now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_token(SECRET, expired)
+    forged = issue_token(
+        "another-secret-of-at-least-32-bytes",
+        subject="ana",
+        roles=[Role.LEAD],
+        ttl=dt.timedelta(hours=1),
+    )
+    with pytest.raises(InvalidToken, match="invalid"):
+        verify_token(SECRET, forged)
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, "not-a-token")
+
+
+def test_production_refuses_the_default_secret() -> None:
+    with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
+        Settings(environment="production", auth_secret=DEFAULT_AUTH_SECRET)
+    assert Settings(environment="production", auth_secret="x" * 32).environment == "production"
+
+
+def test_settings_come_from_modqa_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODQA_KAFKA_BOOTSTRAP", "broker:19092")
+    monkeypatch.setenv("MODQA_SAMPLER_BASE_RATE", "0.25")
+    settings = Settings()
+    assert (settings.kafka_bootstrap, settings.sampler_base_rate) == ("broker:19092", 0.25)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{broken", "not valid JSON"),
+        (None, "empty message"),
+        (b"[]", "Input should be an object"),
+        (b'{"decision_id": "x"}', "content_id: Field required"),
+        (b"x" * 300_000, "payload too large"),
+    ],
+)
+def test_undecodable_records_say_why(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError) as caught:
+        parse(Decision, raw)
+    assert reason in caught.value.reason
