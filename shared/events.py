@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    model_validator,
 )
 
 
@@ -137,6 +138,23 @@ class CaseStatus(StrEnum):
     DISMISSED = "dismissed"
 
 
+class VerdictPurpose(StrEnum):
+    AUDIT = "audit"
+    CALIBRATION = "calibration"
+    GOLD = "gold"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+
+
+class DriftScope(StrEnum):
+    MODERATOR = "moderator"
+    MARKET_POLICY = "market_policy"
+
+
 class Event(BaseModel):
     """The envelope every event shares: frozen, snake_case, UTC timestamps, a `schema` tag."""
 
@@ -225,7 +243,97 @@ class Verdict(Event):
     supersedes: Identifier | None = None
     submitted_at: UtcDatetime
     decision: Decision | None = Field(default=None, description="snapshot of the audited decision")
-    final: bool = Field(default=True, description="false for a calibration review still open")
+    final: bool = Field(
+        default=True,
+        description="true for the verdict that counts for the decision: a primary review, the "
+        "closing verdict of a calibration round, or an arbitration amendment; false for the "
+        "individual reviews of a calibration round and for gold-task answers",
+    )
+    purpose: VerdictPurpose = VerdictPurpose.AUDIT
+    blind: bool = Field(default=False, description="the auditor did not see the original action")
+    policy_version: int | None = Field(default=None, ge=1, description="taxonomy version judged")
+    calibration_agreed: bool | None = Field(
+        default=None,
+        description="on a calibration round's closing verdict: did the reviewers agree",
+    )
+    gold_correct: bool | None = Field(
+        default=None, description="on a gold-task answer: did the auditor match the known answer"
+    )
+    scorecard_id: str | None = Field(default=None, max_length=64)
+    scorecard_version: int | None = Field(default=None, ge=1)
+    qa_score: float | None = Field(default=None, ge=0.0, le=100.0)
+
+
+class Dispute(Event):
+    """A moderator's (or team lead's) challenge of a verdict, and the SME's final word on it."""
+
+    schema_: Literal["modqa.dispute.v1"] = Field(default="modqa.dispute.v1", alias="schema")
+    dispute_id: Identifier
+    verdict_id: Identifier
+    task_id: Identifier
+    decision_id: Identifier
+    raised_by: Identifier
+    reason: str = Field(min_length=1, max_length=4000)
+    status: DisputeStatus
+    due_at: UtcDatetime = Field(description="arbitration SLA")
+    resolved_by: Identifier | None = None
+    resolution_note: str | None = Field(default=None, max_length=4000)
+    amended_verdict_id: Identifier | None = Field(
+        default=None, description="the amended verdict an overturn emitted"
+    )
+    market: Market
+    policy_id: Label
+    moderator_id: Identifier
+    updated_at: UtcDatetime
+
+
+class TargetingRule(Event):
+    """Raise the sampling rate for a subject until `expires_at` (set while a case is open).
+
+    Keyed by `rule_id` on a compacted topic: the latest record of a rule is its state;
+    `active=false` lifts it before it expires.
+    """
+
+    schema_: Literal["modqa.targeting.v1"] = Field(default="modqa.targeting.v1", alias="schema")
+    rule_id: Identifier
+    moderator_id: Identifier | None = Field(default=None, description="target one moderator")
+    market: Market | None = Field(
+        default=None, description="with policy_id: target a market+policy"
+    )
+    policy_id: Label | None = None
+    rate: float = Field(gt=0.0, le=1.0, description="inclusion probability while targeted")
+    reason: str = Field(min_length=1, max_length=500)
+    case_id: Identifier | None = None
+    active: bool = True
+    expires_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> TargetingRule:
+        by_moderator = self.moderator_id is not None
+        by_policy = self.market is not None and self.policy_id is not None
+        if by_moderator == by_policy:
+            raise ValueError("set either moderator_id, or both market and policy_id")
+        return self
+
+
+class DriftSignal(Event):
+    """A change detector (CUSUM) crossed its threshold for a moderator or a market x policy."""
+
+    schema_: Literal["modqa.drift.v1"] = Field(default="modqa.drift.v1", alias="schema")
+    signal_id: Identifier
+    scope: DriftScope
+    moderator_id: Identifier | None = None
+    moderator_team: Label | None = None
+    market: Market | None = None
+    policy_id: Label | None = None
+    baseline_error_rate: float = Field(ge=0.0, le=1.0)
+    recent_error_rate: float = Field(ge=0.0, le=1.0)
+    statistic: float
+    threshold: float
+    audits: int = Field(ge=1, description="audits the detector has seen for this subject")
+    evidence: list[Identifier] = Field(default_factory=list, description="recent verdict ids")
+    detected_at: UtcDatetime
 
 
 class Escalation(Event):
@@ -263,15 +371,23 @@ class Correction(Event):
     issued_at: UtcDatetime
 
 
-AnyEvent = Annotated[
-    Decision | Task | Verdict | Escalation | Correction, Field(discriminator="schema_")
-]
-EVENT_ADAPTER: TypeAdapter[Decision | Task | Verdict | Escalation | Correction] = TypeAdapter(
-    AnyEvent
+AnyEventType = (
+    Decision | Task | Verdict | Dispute | TargetingRule | DriftSignal | Escalation | Correction
 )
+AnyEvent = Annotated[AnyEventType, Field(discriminator="schema_")]
+EVENT_ADAPTER: TypeAdapter[AnyEventType] = TypeAdapter(AnyEvent)
 """Decodes any event by its `schema` tag; built once at import (it holds no connection)."""
 
-EVENT_TYPES: tuple[type[Event], ...] = (Decision, Task, Verdict, Escalation, Correction)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Decision,
+    Task,
+    Verdict,
+    Dispute,
+    TargetingRule,
+    DriftSignal,
+    Escalation,
+    Correction,
+)
 
 
 def encode(event: Event) -> bytes:
@@ -279,6 +395,6 @@ def encode(event: Event) -> bytes:
     return event.model_dump_json().encode()
 
 
-def decode_any(raw: bytes | str) -> Decision | Task | Verdict | Escalation | Correction:
+def decode_any(raw: bytes | str) -> AnyEventType:
     """Parse and validate one event of any kind; raises pydantic.ValidationError."""
     return EVENT_ADAPTER.validate_json(raw)

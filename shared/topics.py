@@ -9,7 +9,10 @@ TASKS = "audit.tasks"
 VERDICTS = "audit.verdicts"
 ESCALATIONS = "audit.escalations"
 CORRECTIONS = "moderation.corrections"
-OUTBOX_SERVICES = ("audit", "escalation")
+DISPUTES = "audit.disputes"
+TARGETING = "audit.targeting"
+SIGNALS = "metrics.signals"
+OUTBOX_SERVICES = ("audit", "escalation", "metrics")
 """Services that publish through a transactional outbox relay."""
 
 DLQ_SUFFIX = ".dlq"
@@ -20,6 +23,9 @@ PARTITIONS: dict[str, int] = {
     VERDICTS: 6,
     ESCALATIONS: 3,
     CORRECTIONS: 3,
+    DISPUTES: 3,
+    TARGETING: 1,
+    SIGNALS: 3,
 }
 """Partitions per topic; every one of these also gets a `.dlq` twin with one partition per three."""
 
@@ -60,7 +66,9 @@ class Topics:
 
     def compacted(self) -> set[str]:
         """Topics that keep only the latest record per key."""
-        return {self.name(outbox_progress(service)) for service in OUTBOX_SERVICES}
+        return {self.name(outbox_progress(service)) for service in OUTBOX_SERVICES} | {
+            self.name(TARGETING)
+        }
 
     @property
     def decisions(self) -> str:
@@ -81,6 +89,18 @@ class Topics:
     @property
     def corrections(self) -> str:
         return self.name(CORRECTIONS)
+
+    @property
+    def disputes(self) -> str:
+        return self.name(DISPUTES)
+
+    @property
+    def targeting(self) -> str:
+        return self.name(TARGETING)
+
+    @property
+    def signals(self) -> str:
+        return self.name(SIGNALS)
 
     def outbox_progress(self, service: str) -> str:
         return self.name(outbox_progress(service))

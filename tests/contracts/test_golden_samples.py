@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 from shared.codec import parse
-from shared.events import Correction, Decision, Escalation, Task, Verdict, decode_any, encode
+from shared.events import (
+    Correction,
+    Decision,
+    Dispute,
+    DriftSignal,
+    Escalation,
+    TargetingRule,
+    Task,
+    Verdict,
+    decode_any,
+    encode,
+)
 from tools.export_schemas import SCHEMAS_DIR, rendered
 
 HERE = Path(__file__).parent
@@ -16,6 +27,10 @@ SAMPLES = {
     "decision.v1.minimal.json": Decision,
     "task.v1.json": Task,
     "verdict.v1.json": Verdict,
+    "verdict.v1.calibration.json": Verdict,
+    "dispute.v1.json": Dispute,
+    "targeting.v1.json": TargetingRule,
+    "drift.v1.json": DriftSignal,
     "escalation.v1.json": Escalation,
     "correction.v1.json": Correction,
 }
@@ -46,3 +61,10 @@ def test_exported_json_schemas_are_up_to_date() -> None:
     for name, text in rendered().items():
         path = SCHEMAS_DIR / name
         assert path.exists() and path.read_text() == text, f"{name} is stale: run `make schemas`"
+
+
+def test_a_targeting_rule_names_exactly_one_subject() -> None:
+    raw = (HERE / "targeting.v1.json").read_bytes()
+    rule = parse(TargetingRule, raw)
+    with pytest.raises(Exception, match="either moderator_id"):
+        TargetingRule.model_validate({**rule.model_dump(), "market": "KR", "policy_id": "spam"})
