@@ -30,7 +30,7 @@ class ServiceKit:
         self.settings = settings
         self.clock = clock
         self.service = settings.service_name
-        self.topics = Topics(settings.topic_prefix)
+        self.topics = Topics(settings.topic_prefix, settings.consumer_group_prefix)
         self.engine: AsyncEngine = build_engine(settings)
         self.sessions: async_sessionmaker[AsyncSession] = build_sessions(self.engine)
         self.producer: AIOKafkaProducer = build_producer(settings, client_id=self.service)

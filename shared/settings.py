@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default="",
         description="Prepended to every topic and consumer group, so tests and tenants never meet.",
     )
+    consumer_group_prefix: str | None = Field(
+        default=None,
+        description="consumer groups' prefix if not the topic prefix (replay into a fresh store)",
+    )
     database_url: str = "postgresql+asyncpg://modqa:modqa@localhost:5432/modqa"
 
     auth_secret: str = DEFAULT_AUTH_SECRET
@@ -42,6 +46,18 @@ class Settings(BaseSettings):
     sampler_plan_salt: str = "modqa-default-salt"
     lease_seconds: int = Field(default=600, ge=1)
     metrics_refresh_seconds: float = Field(default=2.0, gt=0)
+    drift_baseline_error_rate: float = Field(
+        default=0.05, gt=0, lt=1, description="in-control error rate the CUSUM watches (p0)"
+    )
+    drift_shift_ratio: float = Field(
+        default=3.0, gt=1, description="the CUSUM is tuned to detect p0 -> ratio x p0"
+    )
+    drift_arl0: float = Field(
+        default=1500, ge=100, description="audits between false alarms for a steady subject"
+    )
+    quality_target: float = Field(
+        default=0.9, gt=0, lt=1, description="accuracy below which reports list a moderator"
+    )
     taxonomy_file: str = str(DEFAULT_TAXONOMY_FILE)
     log_level: str = "INFO"
     log_json: bool = True

@@ -45,6 +45,8 @@ class Topics:
     """Topic names as one deployment sees them (a prefix isolates tests and tenants)."""
 
     prefix: str = ""
+    group_prefix: str | None = None
+    """Consumer groups' prefix when it differs from the topics' (a replay into a fresh store)."""
 
     def name(self, base: str) -> str:
         """The deployed name of a base topic name."""
@@ -52,7 +54,8 @@ class Topics:
 
     def group(self, service: str, purpose: str = "main") -> str:
         """The consumer group id of a service's consumer."""
-        return f"{self.prefix}modqa-{service}-{purpose}"
+        prefix = self.prefix if self.group_prefix is None else self.group_prefix
+        return f"{prefix}modqa-{service}-{purpose}"
 
     def all_topics(self) -> dict[str, int]:
         """Every topic to create, with its partition count, including `.dlq` twins."""

@@ -1,4 +1,4 @@
-"""The consumer of `audit.tasks` and `audit.verdicts` in the metrics service."""
+"""The consumer of tasks, verdicts and escalation cases in the metrics service."""
 
 from __future__ import annotations
 
@@ -8,26 +8,31 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics import handlers
+from services.metrics.domain.drift import CusumDesign
+from shared.clock import Clock
 from shared.codec import parse
 from shared.errors import DecodeError
-from shared.events import Task, Verdict
+from shared.events import Escalation, Task, Verdict
 from shared.kafka.consumer import Incoming, Outgoing, Process
 from shared.topics import Topics
 
-
-def event_decoder(topics: Topics) -> _Decoder:
-    """Decodes a record as a task or a verdict according to its topic."""
-    return _Decoder(topics)
+Event = Task | Verdict | Escalation
 
 
-class _Decoder:
+class EventDecoder:
+    """Decodes a record as a task, a verdict or a case according to its topic."""
+
     def __init__(self, topics: Topics) -> None:
-        self._by_topic: dict[str, type[Task] | type[Verdict]] = {
+        self._by_topic: dict[str, type[Task] | type[Verdict] | type[Escalation]] = {
             topics.tasks: Task,
             topics.verdicts: Verdict,
+            topics.escalations: Escalation,
         }
 
-    def __call__(self, record: ConsumerRecord[bytes, bytes]) -> Task | Verdict:
+    def topics(self) -> list[str]:
+        return list(self._by_topic)
+
+    def __call__(self, record: ConsumerRecord[bytes, bytes]) -> Event:
         model = self._by_topic.get(record.topic)
         if model is None:
             raise DecodeError(f"unexpected topic {record.topic}")
@@ -37,11 +42,23 @@ class _Decoder:
         return event
 
 
-def event_processor(sessions: async_sessionmaker[AsyncSession]) -> Process[Task | Verdict]:
-    """Stores each batch of tasks and verdicts in one transaction."""
+def event_processor(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    topics: Topics,
+    design: CusumDesign,
+    clock: Clock,
+) -> Process[Event]:
+    """Stores each batch of events and feeds the drift detectors, in one transaction."""
 
-    async def process(items: list[Incoming[Task | Verdict]]) -> Sequence[Outgoing]:
-        await handlers.record_events(sessions=sessions, batch=[i.event for i in items])
+    async def process(items: list[Incoming[Event]]) -> Sequence[Outgoing]:
+        await handlers.record_events(
+            sessions=sessions,
+            topics=topics,
+            design=design,
+            batch=[i.event for i in items],
+            now=clock.now(),
+        )
         return ()
 
     return process

@@ -1,4 +1,8 @@
-"""The metrics service's Prometheus gauges: quality figures by queue and market (bounded labels)."""
+"""The metrics service's Prometheus metrics: quality figures with bounded label sets.
+
+Per market, per market x queue and per market x policy (tens to a hundred series); never per
+moderator (that is what the API is for).
+"""
 
 from __future__ import annotations
 
@@ -6,50 +10,79 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
-from services.metrics.domain import Proportion
+from services.metrics.domain.figures import GroupFigures
 from shared.background import pause
 
+DRIFT_SIGNALS = Counter("modqa_metrics_drift_signals_total", "Drift signals raised", ["scope"])
 ACCURACY = Gauge(
-    "modqa_metrics_accuracy_ratio", "Share of judged decisions found correct", ["queue", "market"]
+    "modqa_metrics_accuracy_ratio",
+    "Design-weighted accuracy of the last 7 days (share of decisions judged correct)",
+    ["market", "queue", "policy_id"],
 )
 ACCURACY_LOW = Gauge(
     "modqa_metrics_accuracy_low_ratio",
     "Lower bound of the 95% interval of accuracy",
-    ["queue", "market"],
+    ["market", "queue", "policy_id"],
 )
 ACCURACY_HIGH = Gauge(
     "modqa_metrics_accuracy_high_ratio",
     "Upper bound of the 95% interval of accuracy",
-    ["queue", "market"],
+    ["market", "queue", "policy_id"],
 )
-AUDITED = Gauge(
+OVER_ENFORCEMENT = Gauge(
+    "modqa_metrics_over_enforcement_ratio",
+    "Design-weighted over-enforcement rate, last 7 days",
+    ["market", "queue", "policy_id"],
+)
+UNDER_ENFORCEMENT = Gauge(
+    "modqa_metrics_under_enforcement_ratio",
+    "Design-weighted under-enforcement rate, last 7 days",
+    ["market", "queue", "policy_id"],
+)
+JUDGED = Gauge(
     "modqa_metrics_judged_decisions",
-    "Decisions with a final correct/incorrect verdict",
-    ["queue", "market"],
+    "Decisions with a final correct/incorrect verdict, last 7 days",
+    ["market", "queue", "policy_id"],
 )
+ALL = "all"
+_GAUGES = (ACCURACY, ACCURACY_LOW, ACCURACY_HIGH, OVER_ENFORCEMENT, UNDER_ENFORCEMENT, JUDGED)
 
-Figures = list[tuple[dict[str, str], Proportion]]
 
-
-def publish(figures: Figures) -> None:
-    """Replace the exported gauges with the latest figures."""
-    for gauge in (ACCURACY, ACCURACY_LOW, ACCURACY_HIGH, AUDITED):
+def publish(figures: list[GroupFigures]) -> None:
+    """Replace the exported gauges with the latest figures (labels absent from a grouping are
+    exported as `all`)."""
+    for gauge in _GAUGES:
         gauge.clear()
-    for group, figure in figures:
-        labels = (group["queue"], group["market"])
-        AUDITED.labels(*labels).set(figure.n)
-        if figure.rate is not None and figure.low is not None and figure.high is not None:
-            ACCURACY.labels(*labels).set(figure.rate)
-            ACCURACY_LOW.labels(*labels).set(figure.low)
-            ACCURACY_HIGH.labels(*labels).set(figure.high)
+    for figure in figures:
+        labels = (
+            figure.group.get("market", ALL),
+            figure.group.get("queue", ALL),
+            figure.group.get("policy_id", ALL),
+        )
+        JUDGED.labels(*labels).set(figure.judged)
+        accuracy = figure.accuracy
+        if accuracy.rate is None or accuracy.low is None or accuracy.high is None:
+            continue
+        ACCURACY.labels(*labels).set(accuracy.rate)
+        ACCURACY_LOW.labels(*labels).set(accuracy.low)
+        ACCURACY_HIGH.labels(*labels).set(accuracy.high)
+        for gauge, name in (
+            (OVER_ENFORCEMENT, "over_enforcement"),
+            (UNDER_ENFORCEMENT, "under_enforcement"),
+        ):
+            rate = figure.error_types[name].rate
+            if rate is not None:
+                gauge.labels(*labels).set(rate)
 
 
 class GaugeRefresher:
     """Recomputes the exported figures every few seconds until stopped."""
 
-    def __init__(self, compute: Callable[[], Awaitable[Figures]], every_s: float) -> None:
+    def __init__(
+        self, compute: Callable[[], Awaitable[list[GroupFigures]]], every_s: float
+    ) -> None:
         self._compute = compute
         self._every_s = every_s
         self._stopping = asyncio.Event()

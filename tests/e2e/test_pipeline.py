@@ -3,6 +3,7 @@ corrections and figures out, with a malformed message dead-lettered on the way."
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -18,6 +19,7 @@ from tests.support.waiting import eventually
 N_DECISIONS = 2000
 RATE = 0.1
 SALT = "modqa-default-salt"
+DECIDED_AT = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
 
 
 def selected_by_hash_rule(decision_id: str) -> bool:
@@ -45,7 +47,7 @@ def decision(i: int) -> dict[str, object]:
         "action": "approve",
         "confidence": None if i % 5 else 0.8,
         "source": "report",
-        "decided_at": "2026-11-20T10:00:00Z",
+        "decided_at": DECIDED_AT,
     }
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from services.audit import handlers as audit
 from services.escalation import handlers as escalation
 from services.escalation import tables as escalation_tables
-from services.metrics import handlers as metrics
 from shared.db.engine import build_engine, build_sessions
 from shared.settings import Settings
 from shared.topics import Topics
@@ -107,32 +106,3 @@ async def test_replayed_verdicts_open_one_case_and_issue_one_correction(
     assert cases[0].trigger_count == 2 and cases[0].evidence == [batch[0].verdict_id, "verdict-2"]
     assert corrections == 1
     assert sorted(outbox) == sorted([topics.escalations, topics.escalations, topics.corrections])
-
-
-async def test_metrics_count_each_final_verdict_once_and_amendments_replace(
-    settings: Settings,
-) -> None:
-    engine = build_engine(settings)
-    sessions = build_sessions(engine)
-    first = a_verdict(
-        a_decision(decision_id="d-1"),
-        outcome="incorrect",
-        expected_action="approve",
-        error_type="over_enforcement",
-        severity="minor",
-    )
-    other = a_verdict(a_decision(decision_id="d-2"))
-    for _ in range(2):
-        await metrics.record_events(sessions=sessions, batch=[first, other, a_task()])
-    figures = await metrics.accuracy(sessions=sessions, group_by=["market"])
-    assert [(g, p.successes, p.n) for g, p in figures] == [({"market": "KR"}, 1, 2)]
-    amended = a_verdict(
-        a_decision(decision_id="d-1"),
-        verdict_id="amended-1",
-        supersedes=first.verdict_id,
-        auditor_id="sme-1",
-    )
-    await metrics.record_events(sessions=sessions, batch=[amended])
-    figures = await metrics.accuracy(sessions=sessions, group_by=["market"])
-    assert [(p.successes, p.n) for _, p in figures] == [(2, 2)]
-    await engine.dispose()

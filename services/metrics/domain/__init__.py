@@ -1,0 +1,1 @@
+"""The metrics service's pure domain: estimators, agreement, drift detection, policy impact."""
