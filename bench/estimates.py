@@ -67,7 +67,9 @@ def simulate_plan(kind: str, rounds: int, rng: np.random.Generator) -> PlanResul
             cy=float((sampled_errors * c).sum()),
         )
         estimate = hajek(sums)
-        assert estimate.rate is not None and estimate.low is not None and estimate.high is not None
+        assert estimate.rate is not None
+        assert estimate.low is not None
+        assert estimate.high is not None
         errors_.append(estimate.rate - truth)
         covered += estimate.low <= truth <= estimate.high
         widths.append(estimate.high - estimate.low)
