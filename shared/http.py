@@ -3,17 +3,81 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, BeforeValidator, WithJsonSchema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability.metrics import http_metrics, render_latest
 
 ReadinessCheck = Callable[[], Awaitable[Any]]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a message that says what to do, or FastAPI's list of field errors."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing, invalid or expired bearer token"},
+    403: {"model": ErrorOut, "description": "the caller's roles may not do this"},
+    413: {"model": ErrorOut, "description": "request body too large"},
+    422: {"model": ErrorOut, "description": "invalid input; the message names the field"},
+}
+"""Answers every authenticated route can give, documented once for all of them."""
+
+TEXT_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/markdown": {"schema": {"type": "string"}},
+        },
+        "description": "JSON, or CSV / Markdown with `format=csv|md`",
+    }
+}
+
+
+def api_router(prefix: str = "/v1") -> APIRouter:
+    """A router for authenticated routes, with the common error answers documented."""
+    return APIRouter(prefix=prefix, responses=ERROR_RESPONSES)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError as error:
+            raise ValueError("expected an ISO 8601 date and time") from error
+    return value
+
+
+IsoDate = Annotated[
+    dt.date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+"""A date written YYYY-MM-DD (not a Unix timestamp, which pydantic would otherwise accept)."""
+
+IsoDatetime = Annotated[
+    dt.datetime,
+    BeforeValidator(_iso_datetime),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""An ISO 8601 timestamp (not a bare number)."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -29,7 +93,7 @@ def ops_router(
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "Kafka or the database is unreachable"}})
     async def readyz() -> JSONResponse:
         results: dict[str, str] = {}
         for name, check in checks().items():
@@ -41,7 +105,11 @@ def ops_router(
         ready = all(value == "ok" for value in results.values())
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         body, content_type = render_latest()
         return Response(body, media_type=content_type)

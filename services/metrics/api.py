@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import HTTPException, Query, Response, status
 
 from services.metrics import queries, render, reports
 from services.metrics.deps import (
@@ -35,14 +35,29 @@ from services.metrics.schemas import (
     StratumRate,
     VersionChangeOut,
 )
+from shared.http import TEXT_FORMATS, IsoDate, IsoDatetime, api_router
 
-router = APIRouter(prefix="/v1")
+router = api_router()
 
 Format = Literal["json", "csv", "md"]
 DEFAULT_DAYS = 28
 MEDIA = {"csv": "text/csv; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 Market = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$", description="ISO country code")]
 Slug = Annotated[str | None, Query(max_length=128)]
+From = Annotated[IsoDate | None, Query(alias="from", description="first day (YYYY-MM-DD)")]
+To = Annotated[IsoDate | None, Query(alias="to", description="last day (YYYY-MM-DD)")]
+
+
+def _list_of(names: tuple[str, ...]) -> str:
+    """A regex for a comma-separated list of the names."""
+    one = "|".join(names)
+    return rf"^(?:{one})(?:,(?:{one}))*$"
+
+
+GroupBy = Annotated[
+    str,
+    Query(pattern=_list_of(GROUPABLE), description=f"comma-separated, of: {', '.join(GROUPABLE)}"),
+]
 
 
 def _fields(raw: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -70,7 +85,7 @@ def _text(body: str, fmt: Format) -> Response:
     return Response(body, media_type=MEDIA[fmt])
 
 
-@router.get("/quality", response_model=QualityReport)
+@router.get("/quality", response_model=QualityReport, responses=TEXT_FORMATS)
 async def quality(
     _: FigureReader,
     sessions: Sessions,
@@ -79,8 +94,8 @@ async def quality(
         str, Query(description=f"comma-separated, of: {', '.join(GROUPABLE)}")
     ] = "market",
     period: Literal["day", "week", "none"] = "none",
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: From = None,
+    date_to: To = None,
     method: Method | None = None,
     market: Market = None,
     queue: Slug = None,
@@ -138,8 +153,8 @@ async def agreement(
     _: FigureReader,
     sessions: Sessions,
     clock: Now,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: From = None,
+    date_to: To = None,
     market: Market = None,
     policy_id: Slug = None,
     queue: Slug = None,
@@ -181,7 +196,7 @@ async def drift(
     sessions: Sessions,
     design: DriftDesign,
     scope: Literal["moderator", "market_policy"] | None = None,
-    since: dt.datetime | None = None,
+    since: IsoDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DriftOut:
     """CUSUM detectors closest to signalling, and the signals raised."""
@@ -224,7 +239,7 @@ async def strata_error_rates(
     _: StrataReader,
     sessions: Sessions,
     clock: Now,
-    by: str = "queue,market",
+    by: GroupBy = "queue,market",
     days: Annotated[int, Query(ge=1, le=365)] = DEFAULT_DAYS,
 ) -> StrataOut:
     """Design-weighted error rate per stratum over the last days (the sampler's Neyman input)."""
@@ -242,13 +257,13 @@ async def strata_error_rates(
     )
 
 
-@router.get("/reports/daily", response_model=reports.QualityReportDoc)
+@router.get("/reports/daily", response_model=reports.QualityReportDoc, responses=TEXT_FORMATS)
 async def daily_report(
     _: FigureReader,
     sessions: Sessions,
     clock: Now,
     settings: AppSettings,
-    date: dt.date | None = None,
+    date: Annotated[IsoDate | None, Query(description="the day (YYYY-MM-DD)")] = None,
     market: Market = None,
     format: Format = "json",
 ) -> reports.QualityReportDoc | Response:
@@ -265,14 +280,15 @@ async def daily_report(
     return _rendered(doc, format)
 
 
-@router.get("/reports/weekly", response_model=reports.QualityReportDoc)
+@router.get("/reports/weekly", response_model=reports.QualityReportDoc, responses=TEXT_FORMATS)
 async def weekly_report(
     _: FigureReader,
     sessions: Sessions,
     clock: Now,
     settings: AppSettings,
     week: Annotated[
-        str | None, Query(pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2026-W47")
+        str | None,
+        Query(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$", description="ISO week, e.g. 2026-W47"),
     ] = None,
     market: Market = None,
     format: Format = "json",
@@ -298,13 +314,13 @@ async def weekly_report(
     return _rendered(doc, format)
 
 
-@router.get("/reports/dsa", response_model=reports.DsaReport)
+@router.get("/reports/dsa", response_model=reports.DsaReport, responses=TEXT_FORMATS)
 async def dsa_report(
     _: FigureReader,
     sessions: Sessions,
     clock: Now,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: From = None,
+    date_to: To = None,
     format: Format = "json",
 ) -> reports.DsaReport | Response:
     """Accuracy and error rates of automated versus human decisions per DSA category and per
