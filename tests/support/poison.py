@@ -37,18 +37,18 @@ REQUIRED = (
 )
 
 
-def _dump(value: dict[str, Any]) -> bytes:
+def dump(value: dict[str, Any]) -> bytes:
     return json.dumps(value).encode()
 
 
 broken_json = st.one_of(
     st.sampled_from([b"", b"{", b"{]", b"nul", b'{"decision_id": ', b"\x00\x01", b"[1,2"]),
     st.binary(min_size=1, max_size=200).filter(lambda b: not b.strip().startswith((b"{", b"["))),
-    st.builds(lambda d: _dump(d)[:-1], st.just(VALID)),
+    st.builds(lambda d: dump(d)[:-1], st.just(VALID)),
 )
 
 missing_fields = st.lists(st.sampled_from(REQUIRED), min_size=1, unique=True).map(
-    lambda drop: _dump({k: v for k, v in VALID.items() if k not in drop})
+    lambda drop: dump({k: v for k, v in VALID.items() if k not in drop})
 )
 
 WRONG_VALUES: dict[str, list[Any]] = {
@@ -64,7 +64,7 @@ WRONG_VALUES: dict[str, list[Any]] = {
 
 wrong_types = st.sampled_from(
     [(field, value) for field, values in WRONG_VALUES.items() for value in values]
-).map(lambda kv: _dump({**VALID, kv[0]: kv[1]}))
+).map(lambda kv: dump({**VALID, kv[0]: kv[1]}))
 
 unknown_enums = st.tuples(
     st.sampled_from(ENUM_FIELDS),
@@ -95,15 +95,15 @@ unknown_enums = st.tuples(
             }
         )
     ),
-).map(lambda kv: _dump({**VALID, kv[0]: kv[1]}))
+).map(lambda kv: dump({**VALID, kv[0]: kv[1]}))
 
 huge_payloads = st.integers(min_value=300_000, max_value=900_000).map(
-    lambda size: _dump({**VALID, "content_ref": "x" * size})
+    lambda size: dump({**VALID, "content_ref": "x" * size})
 )
 
 wrong_encodings = st.one_of(
     st.just(json.dumps({**VALID, "queue": "vidéo"}, ensure_ascii=False).encode("latin-1")),
-    st.just(_dump(VALID).decode().encode("utf-16")),
+    st.just(dump(VALID).decode().encode("utf-16")),
     st.binary(min_size=1, max_size=50).map(lambda b: b"\xff\xfe" + b),
 )
 

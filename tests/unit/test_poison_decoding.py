@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
 from shared.codec import parse
 from shared.errors import DecodeError
 from shared.events import Decision
-from tests.support.poison import VALID, _dump, malformed
+
+from tests.support.poison import VALID, dump, malformed
 
 
 @settings(max_examples=300, deadline=None)
 @given(malformed)
 def test_a_malformed_decision_is_refused_with_a_reason(payload: bytes) -> None:
-    try:
+    with pytest.raises(DecodeError) as refused:
         parse(Decision, payload)
-    except DecodeError as error:
-        assert error.reason
-    else:
-        raise AssertionError(f"accepted a malformed decision: {payload[:120]!r}")
+    assert refused.value.reason
 
 
 def test_the_reference_payload_is_valid() -> None:
-    assert parse(Decision, _dump(VALID)).decision_id == VALID["decision_id"]
+    assert parse(Decision, dump(VALID)).decision_id == VALID["decision_id"]
