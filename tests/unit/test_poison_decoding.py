@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from shared.codec import parse
 from shared.errors import DecodeError
 from shared.events import Decision
-
 from tests.support.poison import VALID, dump, malformed
 
 
