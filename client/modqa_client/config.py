@@ -77,3 +77,7 @@ def save(config: Config) -> Path:
     os.chmod(temporary, 0o600)
     temporary.replace(target)
     return target
+
+
+class ConfigError(Exception):
+    """The profile lacks what the command needs (e.g. a token)."""

@@ -1,41 +1,66 @@
-"""A small synchronous SDK over the services' HTTP APIs; errors carry the server's message."""
+"""The SDK: one client object (sync or async) configured with the service addresses and a token.
+
+    with ModqaClient(token) as client:
+        task = client.claim_task()
+
+Every call retries connection errors and 503 with backoff; every write carries an
+idempotency key; refusals raise ModqaError with the server's message.
+"""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+from modqa_client import api
+from modqa_client.config import DEFAULT_URLS
+from modqa_client.transport import (
+    Call,
+    ModqaError,
+    RetryPolicy,
+    ServiceUnavailable,
+    run_async,
+    run_sync,
+)
+
+T = TypeVar("T")
+
+__all__ = ["AsyncModqaClient", "ModqaClient", "ModqaError", "ServiceUnavailable", "ServiceUrls"]
 
 
 @dataclass(frozen=True)
 class ServiceUrls:
     """Where each service answers."""
 
-    sampler: str = "http://127.0.0.1:8001"
-    audit: str = "http://127.0.0.1:8002"
-    escalation: str = "http://127.0.0.1:8003"
-    metrics: str = "http://127.0.0.1:8004"
+    sampler: str = DEFAULT_URLS["sampler"]
+    audit: str = DEFAULT_URLS["audit"]
+    escalation: str = DEFAULT_URLS["escalation"]
+    metrics: str = DEFAULT_URLS["metrics"]
 
-
-class ModqaError(Exception):
-    """A request the service refused or could not serve; `message` is the server's own words."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
+    def of(self, service: str) -> str:
+        return str(getattr(self, service)).rstrip("/")
 
 
 class ModqaClient:
-    """One client configured with the service addresses and a bearer token."""
+    """Synchronous client; use as a context manager or call `close()`."""
 
     def __init__(
-        self, token: str, urls: ServiceUrls | None = None, timeout_s: float = 10.0
+        self,
+        token: str | None,
+        urls: ServiceUrls | None = None,
+        timeout_s: float = 15.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.urls = urls or ServiceUrls()
-        self._http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s)
+        self.retry = retry or RetryPolicy()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(headers=headers, timeout=timeout_s)
+
+    def call(self, call: Call[T]) -> T:
+        """Perform any call of `modqa_client.api`."""
+        return run_sync(self._http, self.urls.of(call.service), call, self.retry)
 
     def close(self) -> None:
         self._http.close()
@@ -47,44 +72,36 @@ class ModqaClient:
         self.close()
 
     def ingest_decisions(self, decisions: list[dict[str, Any]]) -> dict[str, Any]:
-        """Send up to 1,000 decisions; the answer lists any refused ones."""
-        response = self._http.post(
-            f"{self.urls.sampler}/v1/decisions", json={"decisions": decisions}
-        )
-        if response.status_code == 422 and "accepted" in response.json():
-            return dict(response.json())
-        return self._json(response)
+        return dict(self.call(api.ingest_decisions(decisions)))
 
-    def claim_task(self) -> dict[str, Any] | None:
-        """Lease the next task, or None when there is none for you."""
-        response = self._http.post(f"{self.urls.audit}/v1/tasks/claim")
-        if response.status_code == 204:
-            return None
-        return self._json(response)
+    def quality(self, **params: Any) -> dict[str, Any]:
+        return dict(self.call(api.quality(**params)))
 
-    def submit_verdict(
-        self, task_id: str, verdict: dict[str, Any], idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        """Record a verdict; the idempotency key makes a retry return the first result."""
-        response = self._http.post(
-            f"{self.urls.audit}/v1/tasks/{task_id}/verdict",
-            json=verdict,
-            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
-        )
-        return self._json(response)
 
-    def quality(self, group_by: str = "queue,market") -> dict[str, Any]:
-        """Accuracy per group, with sample sizes and intervals."""
-        return self._json(
-            self._http.get(f"{self.urls.metrics}/v1/quality", params={"group_by": group_by})
-        )
+class AsyncModqaClient:
+    """Asynchronous client with the same calls; use with `async with`."""
 
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any]:
-        if response.is_success:
-            return dict(response.json())
-        try:
-            message = str(response.json().get("detail", response.text))
-        except ValueError:
-            message = response.text
-        raise ModqaError(response.status_code, message)
+    def __init__(
+        self,
+        token: str | None,
+        urls: ServiceUrls | None = None,
+        timeout_s: float = 15.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.urls = urls or ServiceUrls()
+        self.retry = retry or RetryPolicy()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s)
+
+    async def call(self, call: Call[T]) -> T:
+        """Perform any call of `modqa_client.api`."""
+        return await run_async(self._http, self.urls.of(call.service), call, self.retry)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncModqaClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()

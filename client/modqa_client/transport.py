@@ -44,6 +44,9 @@ class Call(Generic[T]):
     write: bool = False
     idempotency_key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    answers: frozenset[int] = frozenset()
+    """Error statuses that are an answer to parse rather than a failure (e.g. 422 with per-item
+    refusals from the decision ingest)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class Attempts(Generic[T]):
             return Retry(self.policy.delay(self.attempt))
         if response.status_code in RETRY_STATUSES and not last:
             return Retry(self.policy.delay(self.attempt))
-        raise_for(response, self.call.service)
+        if response.status_code not in self.call.answers:
+            raise_for(response, self.call.service)
         return self.call.parse(response)
 
 
