@@ -41,7 +41,8 @@ def plan_probabilities(kind: str) -> np.ndarray:
     if kind == "uniform":
         return np.full(len(sizes), BUDGET / POPULATION)
     spread = np.sqrt(STRATUM_ERROR_RATES * (1 - STRATUM_ERROR_RATES))
-    return np.maximum(BUDGET * spread / np.sum(sizes * spread), FLOOR)
+    probabilities: np.ndarray = np.maximum(BUDGET * spread / np.sum(sizes * spread), FLOOR)
+    return probabilities
 
 
 def simulate_plan(kind: str, rounds: int, rng: np.random.Generator) -> PlanResult:
