@@ -1,0 +1,1 @@
+"""Grafana dashboards as code (grafanalib): generated JSON lives in deploy/grafana/dashboards/."""
