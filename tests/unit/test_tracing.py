@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
 from shared.observability.logging import JsonFormatter
 from shared.observability.tracing import (
     configure_tracing,
@@ -35,7 +33,7 @@ def test_headers_round_trip_and_missing_context_starts_a_trace() -> None:
         assert trace_id_of(started) is not None
 
 
-def test_log_lines_inside_a_span_carry_its_ids(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_lines_inside_a_span_carry_its_ids() -> None:
     configure_tracing("test")
     root = new_traceparent()
     record = logging.makeLogRecord({"msg": "verdict recorded", "levelname": "INFO"})
