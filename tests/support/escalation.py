@@ -190,6 +190,26 @@ def judged(
     )
 
 
+def amendment(original: Verdict, verdict_id: str, **changes: Any) -> Verdict:
+    """An SME's arbitration amending a verdict: same task and decision, `supersedes` set."""
+    fields = original.model_dump(by_alias=True)
+    fields.update(
+        {
+            "verdict_id": verdict_id,
+            "supersedes": original.verdict_id,
+            "auditor_id": "sme-1",
+            "submitted_at": original.submitted_at + dt.timedelta(hours=1),
+            "outcome": "correct",
+            "expected_action": None,
+            "expected_policy_id": None,
+            "error_type": None,
+            "severity": None,
+        }
+    )
+    fields.update(changes)
+    return Verdict.model_validate(fields)
+
+
 def a_dispute(dispute_id: str, **overrides: Any) -> Dispute:
     fields: dict[str, Any] = {
         "dispute_id": dispute_id,
