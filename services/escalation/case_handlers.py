@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.escalation.changes import ChangeSet
 from services.escalation.domain import cases as lifecycle
 from services.escalation.repository import cases as case_repo
-from services.escalation.repository import events as event_repo
+from services.escalation.repository import targeting as targeting_repo
 from services.escalation.repository.cases import CaseFilter, HistoryEntry
 from services.escalation.rule_handlers import rules_in_force
 from shared.events import Escalation, TargetingRule
@@ -78,5 +78,5 @@ async def case_detail(
         if case is None or not _visible(case, kinds):
             raise CaseNotFound(f"no case {escalation_id}")
         history = await case_repo.history(session, escalation_id)
-        targeting = await event_repo.targeting_of(session, escalation_id)
+        targeting = await targeting_repo.targeting_of(session, escalation_id)
     return CaseDetail(case, history, targeting)

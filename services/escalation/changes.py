@@ -33,7 +33,8 @@ from services.escalation.metrics import (
     VERDICT_SUBMITTED_HEADER,
 )
 from services.escalation.repository import cases as case_repo
-from services.escalation.repository import events as event_repo
+from services.escalation.repository import corrections as correction_repo
+from services.escalation.repository import targeting as targeting_repo
 from services.escalation.repository import webhooks as webhook_repo
 from services.escalation.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue
@@ -107,7 +108,7 @@ class ChangeSet:
             took = (self.now - opened).total_seconds()
             outcome = case.status.value
             self.after_commit(lambda: TIME_TO_RESOLVE.labels(kind, outcome).observe(took))
-            for rule in await event_repo.active_targeting_of(self.session, case.escalation_id):
+            for rule in await targeting_repo.active_targeting_of(self.session, case.escalation_id):
                 await self.targeting(lifted(rule, now=self.now), lifetime=None)
 
     async def _record(
@@ -141,7 +142,7 @@ class ChangeSet:
         """Store and publish a targeting rule's new state (lifetime None: keep the stored one)."""
         if lifetime is None:
             lifetime = rule.expires_at - rule.updated_at
-        await event_repo.save_targeting(self.session, rule, lifetime=lifetime)
+        await targeting_repo.save_targeting(self.session, rule, lifetime=lifetime)
         self._messages.append(
             OutboxMessage(self.topics.targeting, encode(rule), key=rule.rule_id.encode())
         )
@@ -150,7 +151,7 @@ class ChangeSet:
         self, correction: Correction, kind: CorrectionKind, *, verdict_submitted_at: dt.datetime
     ) -> None:
         """Store and publish a correction once, and notify its subscribers."""
-        if not await event_repo.insert_correction(self.session, correction, kind):
+        if not await correction_repo.insert_correction(self.session, correction, kind):
             return
         self._messages.append(
             OutboxMessage(

@@ -27,6 +27,7 @@ from services.escalation.domain.triggers import (
     policy_gap_trigger,
 )
 from services.escalation.repository import cases as case_repo
+from services.escalation.repository import corrections as correction_repo
 from services.escalation.repository import events as event_repo
 from services.escalation.rule_handlers import rules_in_force
 from shared.events import Dispute, DisputeStatus, DriftSignal, Outcome, Verdict
@@ -89,10 +90,10 @@ async def _on_verdict(
     new, superseded = await event_repo.record_verdict(session, verdict)
     if not new or superseded:
         return
-    state = await event_repo.lock_decision_correction(session, verdict.decision_id)
+    state = await correction_repo.lock_decision_correction(session, verdict.decision_id)
     step = on_final_verdict(verdict, state, now=changes.now)
     if step is not None:
-        await event_repo.save_decision_correction(session, step.state, now=changes.now)
+        await correction_repo.save_decision_correction(session, step.state, now=changes.now)
         if step.emitted is not None and step.kind is not None:
             await changes.correction(
                 step.emitted, step.kind, verdict_submitted_at=verdict.submitted_at

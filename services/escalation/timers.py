@@ -23,6 +23,7 @@ from services.escalation.metrics import (
 )
 from services.escalation.repository import cases as case_repo
 from services.escalation.repository import events as event_repo
+from services.escalation.repository import targeting as targeting_repo
 from services.escalation.repository import webhooks as webhook_repo
 from services.escalation.rule_handlers import rules_in_force
 from shared.topics import Topics
@@ -88,7 +89,7 @@ async def renew_targeting(
     async with sessions.begin() as session:
         _, rules = await rules_in_force(session)
         changes = ChangeSet(session, topics=topics, rules=rules, now=now)
-        due = await event_repo.lock_targeting_due(session, now=now, limit=BATCH)
+        due = await targeting_repo.lock_targeting_due(session, now=now, limit=BATCH)
         for rule, lifetime in due:
             case = await case_repo.get_case(session, rule.case_id) if rule.case_id else None
             if case is None or case.status not in OPEN_STATES:

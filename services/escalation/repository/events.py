@@ -1,17 +1,15 @@
-"""SQL of what escalation remembers of consumed events: the verdict ledger, corrections,
-disputes, drift signals, the windowed policy-gap counters and the targeting rules."""
+"""SQL of what escalation remembers of consumed events: the verdict ledger, the windowed
+policy-gap counters, disputes and drift signals."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Interval, func, literal_column, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.escalation.domain.corrections import CorrectionKind, DecisionCorrection
 from services.escalation.domain.triggers import (
     DisputeState,
     GapCounts,
@@ -19,15 +17,12 @@ from services.escalation.domain.triggers import (
     ModeratorWindow,
 )
 from services.escalation.tables import (
-    corrections,
-    decision_corrections,
     disputes,
     gap_counters,
     signals,
-    targeting_rules,
     verdicts,
 )
-from shared.events import Correction, Dispute, DisputeStatus, DriftSignal, TargetingRule, Verdict
+from shared.events import Dispute, DisputeStatus, DriftSignal, Verdict
 
 GAP_COLUMNS = (
     "verdicts",
@@ -196,84 +191,6 @@ async def gap_evidence(
     return tuple(dict.fromkeys(found))[:limit]
 
 
-async def lock_decision_correction(
-    session: AsyncSession, decision_id: str
-) -> DecisionCorrection | None:
-    """What a decision has received so far, locked for update."""
-    row = (
-        await session.execute(
-            select(decision_corrections)
-            .where(decision_corrections.c.decision_id == decision_id)
-            .with_for_update()
-        )
-    ).first()
-    if row is None:
-        return None
-    in_force = None
-    if row.in_force is not None:
-        stored = (
-            await session.execute(
-                select(corrections).where(corrections.c.correction_id == row.in_force)
-            )
-        ).one()
-        in_force = correction_from_row(stored)
-    return DecisionCorrection(row.decision_id, row.content_id, row.verdict_id, in_force)
-
-
-async def save_decision_correction(
-    session: AsyncSession, state: DecisionCorrection, *, now: dt.datetime
-) -> None:
-    """Store what a decision has received."""
-    values = {
-        "content_id": state.content_id,
-        "verdict_id": state.verdict_id,
-        "in_force": state.in_force.correction_id if state.in_force else None,
-        "updated_at": now,
-    }
-    statement = insert(decision_corrections).values(decision_id=state.decision_id, **values)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["decision_id"], set_=values)
-    )
-
-
-def correction_from_row(row: Any) -> Correction:
-    return Correction(
-        correction_id=row.correction_id,
-        content_id=row.content_id,
-        decision_id=row.decision_id,
-        corrected_action=row.corrected_action,
-        corrected_policy_id=row.corrected_policy_id,
-        verdict_id=row.verdict_id,
-        retracts=row.retracts,
-        issued_at=row.issued_at,
-    )
-
-
-async def insert_correction(
-    session: AsyncSession, correction: Correction, kind: CorrectionKind
-) -> bool:
-    """Store an emitted correction once; False when that id exists already."""
-    result = await session.execute(
-        insert(corrections)
-        .values(
-            correction_id=correction.correction_id,
-            decision_id=correction.decision_id,
-            content_id=correction.content_id,
-            verdict_id=correction.verdict_id,
-            corrected_action=correction.corrected_action.value
-            if correction.corrected_action
-            else None,
-            corrected_policy_id=correction.corrected_policy_id,
-            retracts=correction.retracts,
-            kind=kind.value,
-            issued_at=correction.issued_at,
-        )
-        .on_conflict_do_nothing(index_elements=["correction_id"])
-        .returning(corrections.c.correction_id)
-    )
-    return result.first() is not None
-
-
 @dataclass(frozen=True)
 class DisputeChange:
     """How a consumed dispute event changed what we knew."""
@@ -369,63 +286,3 @@ async def record_signal(session: AsyncSession, signal: DriftSignal) -> bool:
         .returning(signals.c.signal_id)
     )
     return result.first() is not None
-
-
-async def save_targeting(
-    session: AsyncSession, rule: TargetingRule, *, lifetime: dt.timedelta
-) -> None:
-    """Store the latest state of a targeting rule."""
-    values = {
-        "case_id": rule.case_id or "",
-        "event": rule.model_dump(mode="json", by_alias=True),
-        "active": rule.active,
-        "expires_at": rule.expires_at,
-        "lifetime_seconds": lifetime.total_seconds(),
-        "updated_at": rule.updated_at,
-    }
-    statement = insert(targeting_rules).values(rule_id=rule.rule_id, **values)
-    await session.execute(statement.on_conflict_do_update(index_elements=["rule_id"], set_=values))
-
-
-async def active_targeting_of(session: AsyncSession, case_id: str) -> list[TargetingRule]:
-    """The active targeting rules a case set, locked."""
-    rows = (
-        await session.execute(
-            select(targeting_rules.c.event)
-            .where(targeting_rules.c.case_id == case_id, targeting_rules.c.active)
-            .with_for_update()
-        )
-    ).all()
-    return [TargetingRule.model_validate(row.event) for row in rows]
-
-
-async def lock_targeting_due(
-    session: AsyncSession, *, now: dt.datetime, limit: int
-) -> list[tuple[TargetingRule, dt.timedelta]]:
-    """Active rules past half their lifetime, locked, with their lifetime."""
-    half_life = literal_column(
-        "make_interval(secs => escalation.targeting_rules.lifetime_seconds / 2)", Interval()
-    )
-    rows = (
-        await session.execute(
-            select(targeting_rules.c.event, targeting_rules.c.lifetime_seconds)
-            .where(targeting_rules.c.active, targeting_rules.c.expires_at - half_life <= now)
-            .order_by(targeting_rules.c.expires_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    return [
-        (TargetingRule.model_validate(row.event), dt.timedelta(seconds=row.lifetime_seconds))
-        for row in rows
-    ]
-
-
-async def targeting_of(session: AsyncSession, case_id: str) -> list[TargetingRule]:
-    """Every targeting rule a case set, active or lifted."""
-    rows = (
-        await session.execute(
-            select(targeting_rules.c.event).where(targeting_rules.c.case_id == case_id)
-        )
-    ).all()
-    return [TargetingRule.model_validate(row.event) for row in rows]
