@@ -4,7 +4,7 @@ corrections, targeting), webhook deliveries, and the metrics counted once it com
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,9 @@ from services.escalation.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue
 from shared.events import CaseStatus, Correction, Escalation, TargetingRule, encode
 from shared.topics import Topics
+
+Emitted = tuple[Correction, CorrectionKind, dt.datetime]
+"""A correction, its kind, and when the verdict behind it was submitted."""
 
 
 class ChangeSet:
@@ -147,22 +150,24 @@ class ChangeSet:
             OutboxMessage(self.topics.targeting, encode(rule), key=rule.rule_id.encode())
         )
 
-    async def correction(
-        self, correction: Correction, kind: CorrectionKind, *, verdict_submitted_at: dt.datetime
-    ) -> None:
-        """Store and publish a correction once, and notify its subscribers."""
-        if not await correction_repo.insert_correction(self.session, correction, kind):
-            return
-        self._messages.append(
-            OutboxMessage(
-                self.topics.corrections,
-                encode(correction),
-                key=correction.content_id.encode(),
-                headers=[(VERDICT_SUBMITTED_HEADER, verdict_submitted_at.isoformat())],
-            )
+    async def corrections(self, emitted: Sequence[Emitted]) -> None:
+        """Store and publish corrections once each, and notify their subscribers."""
+        new = await correction_repo.insert_corrections(
+            self.session, [(correction, kind) for correction, kind, _ in emitted]
         )
-        self._notifications.append(correction_notification(correction, kind.value))
-        self.after_commit(lambda: CORRECTIONS_ISSUED.labels(kind.value).inc())
+        for correction, kind, verdict_submitted_at in emitted:
+            if correction.correction_id not in new:
+                continue
+            self._messages.append(
+                OutboxMessage(
+                    self.topics.corrections,
+                    encode(correction),
+                    key=correction.content_id.encode(),
+                    headers=[(VERDICT_SUBMITTED_HEADER, verdict_submitted_at.isoformat())],
+                )
+            )
+            self._notifications.append(correction_notification(correction, kind.value))
+            self.after_commit(CORRECTIONS_ISSUED.labels(kind.value).inc)
 
     async def flush(self) -> None:
         """Write the collected events to the outbox and the webhook queue."""

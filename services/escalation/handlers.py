@@ -7,14 +7,15 @@ nothing, so a batch replayed after a crash (offsets are committed after this com
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.escalation.changes import ChangeSet
+from services.escalation.changes import ChangeSet, Emitted
 from services.escalation.domain.cases import close_by_system
-from services.escalation.domain.corrections import on_final_verdict
+from services.escalation.domain.corrections import DecisionCorrection, on_final_verdict
 from services.escalation.domain.rules import RuleSet
 from services.escalation.domain.triggers import (
     MAX_EVIDENCE_PER_TRIGGER,
@@ -29,6 +30,7 @@ from services.escalation.domain.triggers import (
 from services.escalation.repository import cases as case_repo
 from services.escalation.repository import corrections as correction_repo
 from services.escalation.repository import events as event_repo
+from services.escalation.repository.events import GapKey, gap_key
 from services.escalation.rule_handlers import rules_in_force
 from shared.events import Dispute, DisputeStatus, DriftSignal, Outcome, Verdict
 from shared.topics import Topics
@@ -43,6 +45,12 @@ class _Batch:
     triggers: list[CaseTrigger] = field(default_factory=list)
     moderators: set[str] = field(default_factory=set)
     market_policies: set[tuple[str, str]] = field(default_factory=set)
+    gaps: dict[GapKey, Counter[str]] = field(default_factory=dict)
+
+    def count(self, market: str, policy_id: str, at: dt.datetime, **increments: int) -> None:
+        counts = self.gaps.setdefault(gap_key(market, policy_id, at), Counter())
+        counts.update(increments)
+        self.market_policies.add((market, policy_id))
 
 
 async def handle_events(
@@ -57,13 +65,14 @@ async def handle_events(
         _, rules = await rules_in_force(session)
         changes = ChangeSet(session, topics=topics, rules=rules, now=now)
         touched = _Batch()
+        verdicts = [e for e in batch if isinstance(e, Verdict) and counts_for_quality(e)]
+        await _on_verdicts(session, changes, rules, touched, verdicts)
         for event in batch:
-            if isinstance(event, Verdict):
-                await _on_verdict(session, changes, rules, touched, event)
-            elif isinstance(event, Dispute):
+            if isinstance(event, Dispute):
                 await _on_dispute(session, changes, touched, event)
-            else:
+            elif isinstance(event, DriftSignal):
                 await _on_signal(session, rules, touched, event)
+        await event_repo.count_gaps(session, {k: dict(v) for k, v in touched.gaps.items()})
         await _evaluate_windows(session, rules, touched, now)
         for trigger in touched.triggers:
             await changes.apply_trigger(trigger)
@@ -82,40 +91,46 @@ async def handle_verdicts(
     await handle_events(sessions=sessions, topics=topics, batch=batch, now=now)
 
 
-async def _on_verdict(
-    session: AsyncSession, changes: ChangeSet, rules: RuleSet, touched: _Batch, verdict: Verdict
+async def _on_verdicts(
+    session: AsyncSession,
+    changes: ChangeSet,
+    rules: RuleSet,
+    touched: _Batch,
+    batch: list[Verdict],
 ) -> None:
-    if not counts_for_quality(verdict):
-        return  # calibration reviews and gold answers: only the closing verdict counts
-    new, superseded = await event_repo.record_verdict(session, verdict)
-    if not new or superseded:
-        return
-    state = await correction_repo.lock_decision_correction(session, verdict.decision_id)
-    step = on_final_verdict(verdict, state, now=changes.now)
-    if step is not None:
-        await correction_repo.save_decision_correction(session, step.state, now=changes.now)
-        if step.emitted is not None and step.kind is not None:
-            await changes.correction(
-                step.emitted, step.kind, verdict_submitted_at=verdict.submitted_at
+    """Final verdicts only: calibration reviews and gold answers do not count."""
+    counted = await event_repo.record_verdicts(session, batch)
+    states = await correction_repo.lock_decision_corrections(
+        session, [v.decision_id for v in counted]
+    )
+    changed: dict[str, DecisionCorrection] = {}
+    emitted: list[Emitted] = []
+    for verdict in counted:
+        step = on_final_verdict(verdict, states.get(verdict.decision_id), now=changes.now)
+        if step is not None:
+            states[verdict.decision_id] = changed[verdict.decision_id] = step.state
+            if step.emitted is not None and step.kind is not None:
+                emitted.append((step.emitted, step.kind, verdict.submitted_at))
+        touched.triggers += critical_miss_triggers(verdict, rules)
+        decision = verdict.decision
+        if decision is None:
+            continue
+        if verdict.outcome is not Outcome.UNSURE:
+            touched.moderators.add(decision.moderator_id)
+        if verdict.supersedes is None:
+            touched.count(
+                decision.market,
+                decision.policy_id,
+                verdict.submitted_at,
+                verdicts=1,
+                unsure=int(verdict.outcome is Outcome.UNSURE),
+                calibrations=int(verdict.calibration_agreed is not None),
+                calibration_disagreed=int(verdict.calibration_agreed is False),
             )
-    touched.triggers += critical_miss_triggers(verdict, rules)
-    decision = verdict.decision
-    if decision is None:
-        return
-    if verdict.outcome is not Outcome.UNSURE:
-        touched.moderators.add(decision.moderator_id)
-    if verdict.supersedes is None:
-        await event_repo.count_gap(
-            session,
-            market=decision.market,
-            policy_id=decision.policy_id,
-            at=verdict.submitted_at,
-            verdicts=1,
-            unsure=int(verdict.outcome is Outcome.UNSURE),
-            calibrations=int(verdict.calibration_agreed is not None),
-            calibration_disagreed=int(verdict.calibration_agreed is False),
-        )
-        touched.market_policies.add((decision.market, decision.policy_id))
+    await correction_repo.save_decision_corrections(
+        session, list(changed.values()), now=changes.now
+    )
+    await changes.corrections(emitted)
 
 
 async def _on_dispute(
@@ -124,15 +139,13 @@ async def _on_dispute(
     change = await event_repo.record_dispute(session, dispute)
     if not change.newly_resolved:
         return  # an open dispute's SLA is watched by the timers
-    await event_repo.count_gap(
-        session,
-        market=dispute.market,
-        policy_id=dispute.policy_id,
-        at=dispute.updated_at,
+    touched.count(
+        dispute.market,
+        dispute.policy_id,
+        dispute.updated_at,
         disputes_resolved=1,
         disputes_overturned=int(dispute.status is DisputeStatus.OVERTURNED),
     )
-    touched.market_policies.add((dispute.market, dispute.policy_id))
     if change.overdue_case_id is None:
         return
     case = await case_repo.lock_case(session, change.overdue_case_id)
@@ -159,26 +172,27 @@ async def _evaluate_windows(
     performance = rules.moderator_performance()
     if performance:
         longest = max(rule.last_n for rule in performance)
-        for moderator_id in sorted(touched.moderators):
-            window = await event_repo.moderator_window(session, moderator_id, limit=longest)
-            for rule in performance:
-                trigger = accuracy_trigger(rule, window)
-                if trigger is not None:
-                    touched.triggers.append(trigger)
-                    break  # one case per subject: the first rule that fires speaks for all
-    for market, policy_id in sorted(touched.market_policies):
-        for gap in rules.policy_gap():
-            since = now - gap.window
-            counts = await event_repo.gap_counts(
-                session, market=market, policy_id=policy_id, since=since, until=now
+        windows = await event_repo.moderator_windows(
+            session, sorted(touched.moderators), limit=longest
+        )
+        for window in windows:
+            trigger = next(
+                (t for rule in performance if (t := accuracy_trigger(rule, window))), None
             )
+            if trigger is not None:  # one case per subject: the first rule that fires speaks
+                touched.triggers.append(trigger)
+    fired: set[tuple[str, str]] = set()
+    for gap in rules.policy_gap():
+        since = now - gap.window
+        pairs = sorted(touched.market_policies - fired)
+        for counts in await event_repo.gap_counts(session, pairs, since=since, until=now):
             figures = gap_figures(gap, counts)
             if not figures:
                 continue
             evidence = await event_repo.gap_evidence(
                 session,
-                market=market,
-                policy_id=policy_id,
+                market=counts.market,
+                policy_id=counts.policy_id,
                 since=since,
                 figures={figure.name for figure in figures},
                 limit=MAX_EVIDENCE_PER_TRIGGER,
@@ -186,4 +200,4 @@ async def _evaluate_windows(
             trigger = policy_gap_trigger(gap, counts, figures, evidence)
             if trigger is not None:
                 touched.triggers.append(trigger)
-                break
+                fired.add((counts.market, counts.policy_id))

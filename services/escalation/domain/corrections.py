@@ -12,6 +12,8 @@ Per decision we remember the verdict that counts and the correction in force. Th
     as "withdraw that one, apply this one";
   - finds it wrong the same way: nothing (the correction in force is right);
   - finds it wrong and nothing was in force: a first correction.
+A verdict already superseded when it is consumed (its amendment came first, or in the same
+batch) never reaches this module: only the net result of an arbitration goes upstream.
 """
 
 from __future__ import annotations

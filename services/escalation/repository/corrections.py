@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -14,43 +15,63 @@ from services.escalation.tables import corrections, decision_corrections
 from shared.events import Correction
 
 
-async def lock_decision_correction(
-    session: AsyncSession, decision_id: str
-) -> DecisionCorrection | None:
-    """What a decision has received so far, locked for update."""
-    row = (
+async def lock_decision_corrections(
+    session: AsyncSession, decision_ids: Sequence[str]
+) -> dict[str, DecisionCorrection]:
+    """What each decision has received so far (those with a final verdict), locked."""
+    if not decision_ids:
+        return {}
+    states = (
         await session.execute(
             select(decision_corrections)
-            .where(decision_corrections.c.decision_id == decision_id)
+            .where(decision_corrections.c.decision_id.in_(sorted(set(decision_ids))))
+            .order_by(decision_corrections.c.decision_id)
             .with_for_update()
         )
-    ).first()
-    if row is None:
-        return None
-    in_force = None
-    if row.in_force is not None:
-        stored = (
-            await session.execute(
-                select(corrections).where(corrections.c.correction_id == row.in_force)
-            )
-        ).one()
-        in_force = correction_from_row(stored)
-    return DecisionCorrection(row.decision_id, row.content_id, row.verdict_id, in_force)
-
-
-async def save_decision_correction(
-    session: AsyncSession, state: DecisionCorrection, *, now: dt.datetime
-) -> None:
-    """Store what a decision has received."""
-    values = {
-        "content_id": state.content_id,
-        "verdict_id": state.verdict_id,
-        "in_force": state.in_force.correction_id if state.in_force else None,
-        "updated_at": now,
+    ).all()
+    in_force_ids = [row.in_force for row in states if row.in_force is not None]
+    in_force = {}
+    if in_force_ids:
+        rows = await session.execute(
+            select(corrections).where(corrections.c.correction_id.in_(in_force_ids))
+        )
+        in_force = {row.correction_id: correction_from_row(row) for row in rows}
+    return {
+        row.decision_id: DecisionCorrection(
+            row.decision_id,
+            row.content_id,
+            row.verdict_id,
+            in_force[row.in_force] if row.in_force is not None else None,
+        )
+        for row in states
     }
-    statement = insert(decision_corrections).values(decision_id=state.decision_id, **values)
+
+
+async def save_decision_corrections(
+    session: AsyncSession, states: Sequence[DecisionCorrection], *, now: dt.datetime
+) -> None:
+    """Store what decisions have received (one statement)."""
+    if not states:
+        return
+    statement = insert(decision_corrections)
     await session.execute(
-        statement.on_conflict_do_update(index_elements=["decision_id"], set_=values)
+        statement.on_conflict_do_update(
+            index_elements=["decision_id"],
+            set_={
+                name: statement.excluded[name]
+                for name in ("content_id", "verdict_id", "in_force", "updated_at")
+            },
+        ),
+        [
+            {
+                "decision_id": state.decision_id,
+                "content_id": state.content_id,
+                "verdict_id": state.verdict_id,
+                "in_force": state.in_force.correction_id if state.in_force else None,
+                "updated_at": now,
+            }
+            for state in sorted(states, key=lambda s: s.decision_id)
+        ],
     )
 
 
@@ -67,26 +88,29 @@ def correction_from_row(row: Any) -> Correction:
     )
 
 
-async def insert_correction(
-    session: AsyncSession, correction: Correction, kind: CorrectionKind
-) -> bool:
-    """Store an emitted correction once; False when that id exists already."""
-    result = await session.execute(
+async def insert_corrections(
+    session: AsyncSession, emitted: Sequence[tuple[Correction, CorrectionKind]]
+) -> set[str]:
+    """Store emitted corrections once; returns the ids that were new."""
+    if not emitted:
+        return set()
+    inserted = await session.scalars(
         insert(corrections)
-        .values(
-            correction_id=correction.correction_id,
-            decision_id=correction.decision_id,
-            content_id=correction.content_id,
-            verdict_id=correction.verdict_id,
-            corrected_action=correction.corrected_action.value
-            if correction.corrected_action
-            else None,
-            corrected_policy_id=correction.corrected_policy_id,
-            retracts=correction.retracts,
-            kind=kind.value,
-            issued_at=correction.issued_at,
-        )
         .on_conflict_do_nothing(index_elements=["correction_id"])
-        .returning(corrections.c.correction_id)
+        .returning(corrections.c.correction_id),
+        [
+            {
+                "correction_id": c.correction_id,
+                "decision_id": c.decision_id,
+                "content_id": c.content_id,
+                "verdict_id": c.verdict_id,
+                "corrected_action": c.corrected_action.value if c.corrected_action else None,
+                "corrected_policy_id": c.corrected_policy_id,
+                "retracts": c.retracts,
+                "kind": kind.value,
+                "issued_at": c.issued_at,
+            }
+            for c, kind in emitted
+        ],
     )
-    return result.first() is not None
+    return set(inserted.all())

@@ -4,9 +4,11 @@ policy-gap counters, disputes and drift signals."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,69 +36,104 @@ GAP_COLUMNS = (
 )
 
 
-async def record_verdict(session: AsyncSession, verdict: Verdict) -> tuple[bool, bool]:
-    """Remember a final verdict once: (new, superseded). A verdict arriving after the amendment
-    that supersedes it is stored as superseded already."""
-    decision = verdict.decision
-    later = (
-        select(verdicts.c.verdict_id)
-        .where(verdicts.c.supersedes == verdict.verdict_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    result = await session.execute(
+async def record_verdicts(session: AsyncSession, batch: Sequence[Verdict]) -> list[Verdict]:
+    """Remember final verdicts once; returns those that are new and not superseded (a verdict
+    arriving with or after the amendment that supersedes it counts for nothing)."""
+    first: dict[str, Verdict] = {}
+    for verdict in batch:
+        first.setdefault(verdict.verdict_id, verdict)
+    unique = list(first.values())
+    if not unique:
+        return []
+    inserted = await session.scalars(
         insert(verdicts)
-        .values(
-            verdict_id=verdict.verdict_id,
-            decision_id=verdict.decision_id,
-            purpose=verdict.purpose.value,
-            outcome=verdict.outcome.value,
-            supersedes=verdict.supersedes,
-            superseded_by=later,
-            moderator_id=decision.moderator_id if decision else None,
-            moderator_team=decision.moderator_team if decision else None,
-            market=decision.market if decision else None,
-            policy_id=decision.policy_id if decision else None,
-            calibration_agreed=verdict.calibration_agreed,
-            submitted_at=verdict.submitted_at,
-        )
         .on_conflict_do_nothing(index_elements=["verdict_id"])
-        .returning(verdicts.c.superseded_by)
+        .returning(verdicts.c.verdict_id),
+        [_ledger_row(v) for v in unique],
     )
-    row = result.first()
-    if row is None:
-        return False, False
-    if verdict.supersedes is not None:
-        await session.execute(
-            update(verdicts)
-            .where(verdicts.c.verdict_id == verdict.supersedes, verdicts.c.superseded_by.is_(None))
-            .values(superseded_by=verdict.verdict_id)
+    new = set(inserted.all())
+    if not new:
+        return []
+    amending = verdicts.alias("amending")
+    superseded = await session.scalars(
+        update(verdicts)
+        .where(
+            amending.c.supersedes == verdicts.c.verdict_id,
+            verdicts.c.superseded_by.is_(None),
+            or_(verdicts.c.verdict_id.in_(sorted(new)), amending.c.verdict_id.in_(sorted(new))),
         )
-    return True, row.superseded_by is not None
+        .values(superseded_by=amending.c.verdict_id)
+        .returning(verdicts.c.verdict_id)
+    )
+    gone = set(superseded.all())
+    return [v for v in unique if v.verdict_id in new and v.verdict_id not in gone]
 
 
-async def moderator_window(
-    session: AsyncSession, moderator_id: str, *, limit: int
-) -> ModeratorWindow:
-    """A moderator's latest judged verdicts that still count, newest first."""
+def _ledger_row(verdict: Verdict) -> dict[str, Any]:
+    decision = verdict.decision
+    return {
+        "verdict_id": verdict.verdict_id,
+        "decision_id": verdict.decision_id,
+        "purpose": verdict.purpose.value,
+        "outcome": verdict.outcome.value,
+        "supersedes": verdict.supersedes,
+        "superseded_by": None,
+        "moderator_id": decision.moderator_id if decision else None,
+        "moderator_team": decision.moderator_team if decision else None,
+        "market": decision.market if decision else None,
+        "policy_id": decision.policy_id if decision else None,
+        "calibration_agreed": verdict.calibration_agreed,
+        "submitted_at": verdict.submitted_at,
+    }
+
+
+async def moderator_windows(
+    session: AsyncSession, moderator_ids: Sequence[str], *, limit: int
+) -> list[ModeratorWindow]:
+    """Each moderator's latest judged verdicts that still count, newest first (one query)."""
+    if not moderator_ids:
+        return []
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=verdicts.c.moderator_id,
+            order_by=(verdicts.c.submitted_at.desc(), verdicts.c.verdict_id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(
+            verdicts.c.moderator_id,
+            verdicts.c.moderator_team,
+            verdicts.c.verdict_id,
+            verdicts.c.outcome,
+            rank,
+        )
+        .where(
+            verdicts.c.moderator_id.in_(sorted(set(moderator_ids))),
+            verdicts.c.superseded_by.is_(None),
+            verdicts.c.outcome.in_(("correct", "incorrect")),
+        )
+        .subquery()
+    )
     rows = (
         await session.execute(
-            select(verdicts.c.verdict_id, verdicts.c.outcome, verdicts.c.moderator_team)
-            .where(
-                verdicts.c.moderator_id == moderator_id,
-                verdicts.c.superseded_by.is_(None),
-                verdicts.c.outcome.in_(("correct", "incorrect")),
-            )
-            .order_by(verdicts.c.submitted_at.desc(), verdicts.c.verdict_id.desc())
-            .limit(limit)
+            select(ranked)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.moderator_id, ranked.c.rank)
         )
     ).all()
-    team = next((row.moderator_team for row in rows if row.moderator_team), None)
-    return ModeratorWindow(
-        moderator_id=moderator_id,
-        moderator_team=team,
-        audits=tuple(JudgedAudit(row.verdict_id, row.outcome == "correct") for row in rows),
-    )
+    by_moderator: dict[str, list[Any]] = {}
+    for row in rows:
+        by_moderator.setdefault(row.moderator_id, []).append(row)
+    return [
+        ModeratorWindow(
+            moderator_id=moderator_id,
+            moderator_team=next((r.moderator_team for r in found if r.moderator_team), None),
+            audits=tuple(JudgedAudit(r.verdict_id, r.outcome == "correct") for r in found),
+        )
+        for moderator_id, found in by_moderator.items()
+    ]
 
 
 def hour(at: dt.datetime) -> dt.datetime:
@@ -104,39 +141,67 @@ def hour(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-async def count_gap(
-    session: AsyncSession, *, market: str, policy_id: str, at: dt.datetime, **increments: int
-) -> None:
-    """Add to one market and policy's hourly counters."""
-    values = {name: increments.get(name, 0) for name in GAP_COLUMNS}
-    if not any(values.values()):
+GapKey = tuple[str, str, dt.datetime]
+"""(market, policy_id, hour bucket)."""
+
+
+def gap_key(market: str, policy_id: str, at: dt.datetime) -> GapKey:
+    return market, policy_id, hour(at)
+
+
+async def count_gaps(session: AsyncSession, increments: dict[GapKey, dict[str, int]]) -> None:
+    """Add to the hourly counters of markets and policies (one statement)."""
+    rows = [
+        {
+            "market": market,
+            "policy_id": policy_id,
+            "bucket_start": bucket,
+            **{name: counts.get(name, 0) for name in GAP_COLUMNS},
+        }
+        for (market, policy_id, bucket), counts in sorted(increments.items())
+        if any(counts.values())
+    ]
+    if not rows:
         return
-    statement = insert(gap_counters).values(
-        market=market, policy_id=policy_id, bucket_start=hour(at), **values
-    )
+    statement = insert(gap_counters)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["market", "policy_id", "bucket_start"],
             set_={name: gap_counters.c[name] + statement.excluded[name] for name in GAP_COLUMNS},
-        )
+        ),
+        rows,
     )
 
 
 async def gap_counts(
-    session: AsyncSession, *, market: str, policy_id: str, since: dt.datetime, until: dt.datetime
-) -> GapCounts:
-    """The counters of a market and policy summed over the hour buckets from `since`'s hour."""
-    row = (
+    session: AsyncSession,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[GapCounts]:
+    """The counters of markets and policies summed over the hour buckets from `since`'s hour."""
+    if not pairs:
+        return []
+    sums = [func.sum(gap_counters.c[name]).label(name) for name in GAP_COLUMNS]
+    rows = (
         await session.execute(
-            select(*(func.coalesce(func.sum(gap_counters.c[n]), 0) for n in GAP_COLUMNS)).where(
-                gap_counters.c.market == market,
-                gap_counters.c.policy_id == policy_id,
+            select(gap_counters.c.market, gap_counters.c.policy_id, *sums)
+            .where(
+                tuple_(gap_counters.c.market, gap_counters.c.policy_id).in_(sorted(set(pairs))),
                 gap_counters.c.bucket_start >= hour(since),
                 gap_counters.c.bucket_start <= until,
             )
+            .group_by(gap_counters.c.market, gap_counters.c.policy_id)
+            .order_by(gap_counters.c.market, gap_counters.c.policy_id)
         )
-    ).one()
-    return GapCounts(market, policy_id, since, until, *(int(value) for value in row))
+    ).all()
+    return [
+        GapCounts(
+            row.market, row.policy_id, since, until, *(int(row[2 + i] or 0) for i in range(6))
+        )
+        for row in rows
+    ]
 
 
 async def gap_evidence(
