@@ -67,12 +67,12 @@ class Ticker:
             timers.renew_targeting,
         ):
             try:
-                while (
-                    await step(sessions=self._sessions, topics=self._topics, now=self._clock.now())
-                    >= timers.BATCH
-                    and not self._stopping.is_set()
-                ):
-                    pass
+                while not self._stopping.is_set():
+                    done = await step(
+                        sessions=self._sessions, topics=self._topics, now=self._clock.now()
+                    )
+                    if done < timers.BATCH:
+                        break  # a full batch means more may be due right now
             except Exception as error:
                 self._log_failure(step.__name__, error)
         try:
