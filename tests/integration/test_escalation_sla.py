@@ -24,6 +24,13 @@ def breaches(kind: str, phase: str) -> float:
     )
 
 
+def sample(name: str, **labels: str) -> float:
+    value = REGISTRY.get_sample_value(
+        f"modqa_escalation_{name}", {"kind": "critical_miss", **labels}
+    )
+    return value or 0.0
+
+
 async def test_a_breach_that_fell_due_while_down_is_raised_and_notified_after_a_restart(
     settings: Settings,
 ) -> None:
@@ -89,3 +96,49 @@ async def test_a_breach_that_fell_due_while_down_is_raised_and_notified_after_a_
             "acknowledged",
             "sla_breached",
         ]
+
+
+async def test_targeting_is_renewed_while_the_case_is_open_and_lifted_when_it_closes(
+    settings: Settings,
+) -> None:
+    clock = ManualClock(NOW)
+    async with running_escalation(fast(settings), clock) as esc:
+        await esc.send(a_miss("d-1", moderator_id="mod-5"))
+        [case] = await esc.wait_cases(lambda c: len(c) == 1, "case")
+        [first] = await eventually(
+            lambda: esc.events(esc.topics.targeting), until=lambda t: len(t) == 1, what="target"
+        )
+        assert (first["moderator_id"], first["expires_at"]) == ("mod-5", "2026-11-23T12:00:00Z")
+        await eventually(
+            lambda: esc.client.get("/metrics"),
+            until=lambda r: (
+                'modqa_escalation_open_cases{kind="critical_miss",severity="p0"} 1.0' in r.text
+            ),
+            what="open cases gauge",
+        )
+        assert "modqa_escalation_rules_version 0.0" in (await esc.client.get("/metrics")).text
+
+        clock.advance(dt.timedelta(hours=37))  # past half of the 3-day lifetime
+        renewed = await eventually(
+            lambda: esc.events(esc.topics.targeting), until=lambda t: len(t) == 2, what="renewal"
+        )
+        assert renewed[1]["expires_at"] == "2026-11-25T01:00:00Z" and renewed[1]["active"]
+        assert renewed[1]["rule_id"] == first["rule_id"]
+
+        acknowledged = sample("time_to_acknowledge_seconds_count", severity="p0")
+        closed = sample("time_to_resolve_seconds_count", outcome="dismissed")
+        waited = sample("time_to_acknowledge_seconds_sum", severity="p0")
+        await esc.act(case["escalation_id"], action="acknowledge")
+        await esc.act(case["escalation_id"], action="dismiss", resolution="test content")
+        assert sample("time_to_acknowledge_seconds_count", severity="p0") == acknowledged + 1
+        assert sample("time_to_resolve_seconds_count", outcome="dismissed") == closed + 1
+        assert sample("time_to_acknowledge_seconds_sum", severity="p0") == waited + 37 * 3600
+        lifted = await eventually(
+            lambda: esc.events(esc.topics.targeting), until=lambda t: len(t) == 3, what="lifted"
+        )
+        assert lifted[2]["active"] is False and lifted[2]["rule_id"] == first["rule_id"]
+        await eventually(
+            lambda: esc.client.get("/metrics"),
+            until=lambda r: 'modqa_escalation_open_cases{kind="critical_miss"' not in r.text,
+            what="no open case left",
+        )
