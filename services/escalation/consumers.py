@@ -30,6 +30,7 @@ class EventDecoder:
 
     @property
     def topics(self) -> list[str]:
+        """The topics this decoder understands, to subscribe to."""
         return list(self._by_topic)
 
     def __call__(self, record: ConsumerRecord[bytes, bytes]) -> ConsumedEvent:

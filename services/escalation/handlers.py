@@ -48,6 +48,7 @@ class _Batch:
     gaps: dict[GapKey, Counter[str]] = field(default_factory=dict)
 
     def count(self, market: str, policy_id: str, at: dt.datetime, **increments: int) -> None:
+        """Add to a market and policy's counters for the hour of `at`."""
         counts = self.gaps.setdefault(gap_key(market, policy_id, at), Counter())
         counts.update(increments)
         self.market_policies.add((market, policy_id))

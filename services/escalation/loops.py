@@ -52,9 +52,11 @@ class Ticker:
         self.rounds = 0
 
     def stop(self) -> None:
+        """Finish the round in flight and return from `run`."""
         self._stopping.set()
 
     async def run(self) -> None:
+        """Tick until stopped."""
         while not self._stopping.is_set():
             await self.tick()
             await pause(self._stopping, self._every_s)
@@ -113,9 +115,11 @@ class WebhookDispatcher:
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
+        """Finish the round in flight and return from `run`."""
         self._stopping.set()
 
     async def run(self) -> None:
+        """Send due deliveries with N workers until stopped."""
         limits = httpx.Limits(max_connections=self._workers * 2)
         async with httpx.AsyncClient(
             timeout=self._timeout_s, limits=limits, follow_redirects=False

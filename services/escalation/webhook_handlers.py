@@ -65,6 +65,7 @@ async def subscribe(
 
 
 async def list_subscriptions(*, sessions: async_sessionmaker[AsyncSession]) -> list[Subscription]:
+    """Every subscription."""
     async with sessions() as session:
         return await webhook_repo.list_subscriptions(session)
 
@@ -72,6 +73,7 @@ async def list_subscriptions(*, sessions: async_sessionmaker[AsyncSession]) -> l
 async def get_subscription(
     *, sessions: async_sessionmaker[AsyncSession], subscription_id: str
 ) -> Subscription:
+    """A subscription by id (SubscriptionNotFound otherwise)."""
     async with sessions() as session:
         found = await webhook_repo.get_subscription(session, subscription_id)
     if found is None:
@@ -120,6 +122,7 @@ async def change_subscription(
 async def unsubscribe(
     *, sessions: async_sessionmaker[AsyncSession], subscription_id: str, now: dt.datetime
 ) -> None:
+    """Remove a subscription; its pending deliveries are parked."""
     async with sessions.begin() as session:
         if not await webhook_repo.delete_subscription(session, subscription_id, now):
             raise SubscriptionNotFound(f"no webhook subscription {subscription_id}")
@@ -133,6 +136,7 @@ async def list_deliveries(
     before: int | None,
     limit: int,
 ) -> list[DeliveryRow]:
+    """A page of deliveries, newest first."""
     async with sessions() as session:
         return await webhook_repo.list_deliveries(
             session, status=status, subscription_id=subscription_id, before=before, limit=limit
@@ -142,6 +146,7 @@ async def list_deliveries(
 async def delivery_detail(
     *, sessions: async_sessionmaker[AsyncSession], delivery_id: int
 ) -> tuple[DeliveryRow, list[AttemptRow]]:
+    """A delivery and every attempt at it."""
     async with sessions() as session:
         delivery = await webhook_repo.get_delivery(session, delivery_id)
         if delivery is None:

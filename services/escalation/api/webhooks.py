@@ -123,6 +123,7 @@ async def list_subscriptions(_: WebhookAdmin, sessions: Sessions) -> list[Subscr
 async def show_subscription(
     subscription_id: str, _: WebhookAdmin, sessions: Sessions
 ) -> SubscriptionOut:
+    """One subscription (without its secret)."""
     try:
         found = await webhook_handlers.get_subscription(
             sessions=sessions, subscription_id=subscription_id

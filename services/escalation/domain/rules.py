@@ -205,18 +205,23 @@ class RuleSet(_Strict):
         return [rule for rule in self.rules if rule.enabled]
 
     def critical_miss(self) -> list[CriticalMissRule]:
+        """The enabled critical-miss rules."""
         return [r for r in self.active() if isinstance(r, CriticalMissRule)]
 
     def moderator_performance(self) -> list[ModeratorPerformanceRule]:
+        """The enabled moderator-performance rules."""
         return [r for r in self.active() if isinstance(r, ModeratorPerformanceRule)]
 
     def policy_gap(self) -> list[PolicyGapRule]:
+        """The enabled policy-gap rules."""
         return [r for r in self.active() if isinstance(r, PolicyGapRule)]
 
     def dispute(self) -> DisputeRule | None:
+        """The enabled dispute rule, if any."""
         return next((r for r in self.active() if isinstance(r, DisputeRule)), None)
 
     def sla_breach(self) -> SlaBreachRule | None:
+        """The enabled SLA-breach rule, if any."""
         return next((r for r in self.active() if isinstance(r, SlaBreachRule)), None)
 
     def rule(self, rule_id: str | None) -> Rule | None:

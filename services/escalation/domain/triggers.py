@@ -72,10 +72,12 @@ class CaseTrigger:
 
 
 def moderator_subject(moderator_id: str) -> str:
+    """The subject of a case about a moderator."""
     return f"moderator:{moderator_id}"
 
 
 def market_policy_subject(market: str, policy_id: str) -> str:
+    """The subject of a case about a policy in a market."""
     return f"market-policy:{market}/{policy_id}"
 
 

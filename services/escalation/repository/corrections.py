@@ -76,6 +76,7 @@ async def save_decision_corrections(
 
 
 def correction_from_row(row: Any) -> Correction:
+    """The event form of a stored correction."""
     return Correction(
         correction_id=row.correction_id,
         content_id=row.content_id,

@@ -146,6 +146,7 @@ GapKey = tuple[str, str, dt.datetime]
 
 
 def gap_key(market: str, policy_id: str, at: dt.datetime) -> GapKey:
+    """The counter row an event at `at` adds to."""
     return market, policy_id, hour(at)
 
 
@@ -330,6 +331,7 @@ async def lock_overdue_disputes(
 
 
 async def mark_dispute_case(session: AsyncSession, dispute_id: str, case_id: str) -> None:
+    """Remember which case an overdue dispute opened."""
     await session.execute(
         update(disputes).where(disputes.c.dispute_id == dispute_id).values(overdue_case_id=case_id)
     )

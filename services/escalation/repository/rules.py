@@ -70,11 +70,13 @@ async def add_version(
 
 
 async def get_version(session: AsyncSession, version: int) -> StoredRuleSet | None:
+    """One stored version, if it exists."""
     row = (await session.execute(select(rule_sets).where(rule_sets.c.version == version))).first()
     return _stored(row) if row else None
 
 
 async def list_versions(session: AsyncSession) -> list[StoredRuleSet]:
+    """Every stored version, newest first."""
     rows = (await session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()))).all()
     return [_stored(row) for row in rows]
 

@@ -42,6 +42,7 @@ def _subscription(row: Any) -> Subscription:
 
 
 async def add_subscription(session: AsyncSession, subscription: Subscription) -> None:
+    """Store a new subscription."""
     await session.execute(
         webhook_subscriptions.insert().values(
             subscription_id=subscription.subscription_id,
@@ -60,6 +61,7 @@ async def add_subscription(session: AsyncSession, subscription: Subscription) ->
 async def get_subscription(
     session: AsyncSession, subscription_id: str, *, lock: bool = False
 ) -> Subscription | None:
+    """A subscription by id (locked for update if asked)."""
     query = select(webhook_subscriptions).where(
         webhook_subscriptions.c.subscription_id == subscription_id
     )
@@ -68,6 +70,7 @@ async def get_subscription(
 
 
 async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
+    """Every subscription, oldest first."""
     rows = (
         await session.execute(
             select(webhook_subscriptions).order_by(webhook_subscriptions.c.created_at)
@@ -77,6 +80,7 @@ async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
 
 
 async def save_subscription(session: AsyncSession, subscription: Subscription) -> None:
+    """Overwrite a subscription with its new state."""
     await session.execute(
         update(webhook_subscriptions)
         .where(webhook_subscriptions.c.subscription_id == subscription.subscription_id)
@@ -107,6 +111,7 @@ async def delete_subscription(
 async def park_pending(
     session: AsyncSession, subscription_id: str, *, reason: str, now: dt.datetime
 ) -> None:
+    """Park a subscription's pending deliveries, saying why."""
     await session.execute(
         update(webhook_deliveries)
         .where(
@@ -314,6 +319,7 @@ async def list_deliveries(
 async def get_delivery(
     session: AsyncSession, delivery_id: int, *, lock: bool = False
 ) -> DeliveryRow | None:
+    """A delivery by id (locked for update if asked)."""
     query = select(*_DELIVERY_COLUMNS).where(webhook_deliveries.c.delivery_id == delivery_id)
     row = (await session.execute(query.with_for_update() if lock else query)).first()
     return _delivery(row) if row else None
@@ -329,6 +335,7 @@ class AttemptRow:
 
 
 async def attempts_of(session: AsyncSession, delivery_id: int) -> list[AttemptRow]:
+    """Every attempt of a delivery, in order."""
     rows = (
         await session.execute(
             select(webhook_attempts)
