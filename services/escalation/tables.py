@@ -127,10 +127,10 @@ verdicts = Table(
     Column("calibration_agreed", Boolean, nullable=True),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Index(
-        "verdicts_judged_by_moderator",
+        "verdicts_counting_by_moderator",
         "moderator_id",
         "submitted_at",
-        postgresql_where=text("superseded_by IS NULL AND outcome IN ('correct', 'incorrect')"),
+        postgresql_where=text("superseded_by IS NULL"),
     ),
     Index("verdicts_by_market_policy", "market", "policy_id", "submitted_at"),
     Index("verdicts_by_supersedes", "supersedes"),
@@ -252,6 +252,7 @@ webhook_deliveries = Table(
     Index(
         "webhook_deliveries_due",
         "next_attempt_at",
+        "delivery_id",
         postgresql_where=text("status = 'pending'"),
     ),
 )

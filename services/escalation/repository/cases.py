@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.escalation.repository.constants import consts
 from services.escalation.tables import case_history, cases
 from shared.events import CaseFigure, Escalation
 
@@ -79,7 +80,11 @@ async def open_case_for(session: AsyncSession, *, kind: str, subject: str) -> Es
     """The open case about a subject, locked for update."""
     result = await session.execute(
         select(cases)
-        .where(cases.c.kind == kind, cases.c.subject == subject, cases.c.status.in_(OPEN))
+        .where(
+            cases.c.kind == kind,
+            cases.c.subject == subject,
+            cases.c.status.in_(consts("open_states", OPEN)),
+        )
         .with_for_update()
     )
     row = result.first()
@@ -107,7 +112,11 @@ async def handled_evidence(session: AsyncSession, *, kind: str, subject: str) ->
     """The evidence of the most recently closed case about a subject (none: empty)."""
     evidence = await session.scalar(
         select(cases.c.evidence)
-        .where(cases.c.kind == kind, cases.c.subject == subject, cases.c.status.not_in(OPEN))
+        .where(
+            cases.c.kind == kind,
+            cases.c.subject == subject,
+            cases.c.status.not_in(consts("open_states", OPEN)),
+        )
         .order_by(cases.c.closed_at.desc().nulls_last(), cases.c.updated_at.desc())
         .limit(1)
     )
@@ -264,7 +273,7 @@ async def lock_overdue(session: AsyncSession, *, now: dt.datetime, limit: int) -
     rows = (
         await session.execute(
             select(cases)
-            .where(cases.c.status.in_(OPEN), cases.c.due_at <= now)
+            .where(cases.c.status.in_(consts("open_states", OPEN)), cases.c.due_at <= now)
             .order_by(cases.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -278,7 +287,7 @@ async def open_counts(session: AsyncSession) -> Sequence[tuple[str, str, int]]:
     rows = (
         await session.execute(
             select(cases.c.kind, cases.c.severity, func.count())
-            .where(cases.c.status.in_(OPEN))
+            .where(cases.c.status.in_(consts("open_states", OPEN)))
             .group_by(cases.c.kind, cases.c.severity)
         )
     ).all()

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, bindparam, func, or_, select, true, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalation.domain.triggers import (
@@ -18,6 +18,7 @@ from services.escalation.domain.triggers import (
     JudgedAudit,
     ModeratorWindow,
 )
+from services.escalation.repository.constants import const
 from services.escalation.tables import (
     disputes,
     gap_counters,
@@ -90,37 +91,38 @@ def _ledger_row(verdict: Verdict) -> dict[str, Any]:
 async def moderator_windows(
     session: AsyncSession, moderator_ids: Sequence[str], *, limit: int
 ) -> list[ModeratorWindow]:
-    """Each moderator's latest judged verdicts that still count, newest first (one query)."""
+    """Each moderator's latest judged verdicts that still count, newest first: one query, an
+    index range per moderator (LATERAL ... LIMIT), however long their history."""
     if not moderator_ids:
         return []
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=verdicts.c.moderator_id,
-            order_by=(verdicts.c.submitted_at.desc(), verdicts.c.verdict_id.desc()),
-        )
-        .label("rank")
+    wanted = (
+        func.unnest(bindparam("moderators", sorted(set(moderator_ids)), type_=ARRAY(Text)))
+        .table_valued("moderator_id")
+        .render_derived(name="wanted")
     )
-    ranked = (
+    latest = (
         select(
-            verdicts.c.moderator_id,
-            verdicts.c.moderator_team,
             verdicts.c.verdict_id,
             verdicts.c.outcome,
-            rank,
+            verdicts.c.moderator_team,
+            verdicts.c.submitted_at,
         )
         .where(
-            verdicts.c.moderator_id.in_(sorted(set(moderator_ids))),
+            verdicts.c.moderator_id == wanted.c.moderator_id,
             verdicts.c.superseded_by.is_(None),
             verdicts.c.outcome.in_(("correct", "incorrect")),
         )
-        .subquery()
+        .order_by(verdicts.c.submitted_at.desc(), verdicts.c.verdict_id.desc())
+        .limit(limit)
+        .lateral("latest")
     )
     rows = (
         await session.execute(
-            select(ranked)
-            .where(ranked.c.rank <= limit)
-            .order_by(ranked.c.moderator_id, ranked.c.rank)
+            select(wanted.c.moderator_id, latest)
+            .select_from(wanted.join(latest, true()))
+            .order_by(
+                wanted.c.moderator_id, latest.c.submitted_at.desc(), latest.c.verdict_id.desc()
+            )
         )
     ).all()
     by_moderator: dict[str, list[Any]] = {}
@@ -132,7 +134,7 @@ async def moderator_windows(
             moderator_team=next((r.moderator_team for r in found if r.moderator_team), None),
             audits=tuple(JudgedAudit(r.verdict_id, r.outcome == "correct") for r in found),
         )
-        for moderator_id, found in by_moderator.items()
+        for moderator_id, found in sorted(by_moderator.items())
     ]
 
 
@@ -306,7 +308,7 @@ async def lock_overdue_disputes(
         await session.execute(
             select(disputes)
             .where(
-                disputes.c.status == DisputeStatus.OPEN.value,
+                disputes.c.status == const(DisputeStatus.OPEN.value),
                 disputes.c.due_at <= now,
                 disputes.c.overdue_case_id.is_(None),
             )

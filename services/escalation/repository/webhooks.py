@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalation.domain.webhooks import DeliveryStatus, Notification, wants
+from services.escalation.repository.constants import const, consts
 from services.escalation.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 
 
@@ -116,7 +117,7 @@ async def park_pending(
         update(webhook_deliveries)
         .where(
             webhook_deliveries.c.subscription_id == subscription_id,
-            webhook_deliveries.c.status == DeliveryStatus.PENDING.value,
+            webhook_deliveries.c.status == const(DeliveryStatus.PENDING.value),
         )
         .values(
             status=DeliveryStatus.PARKED.value,
@@ -189,7 +190,7 @@ async def claim_due(
                 d.c.body,
                 d.c.attempts,
             )
-            .where(d.c.status == DeliveryStatus.PENDING.value, d.c.next_attempt_at <= now)
+            .where(d.c.status == const(DeliveryStatus.PENDING.value), d.c.next_attempt_at <= now)
             .order_by(d.c.next_attempt_at, d.c.delivery_id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -368,7 +369,7 @@ async def status_counts(session: AsyncSession) -> dict[str, int]:
     rows = (
         await session.execute(
             select(webhook_deliveries.c.status, func.count())
-            .where(webhook_deliveries.c.status.in_(waiting))
+            .where(webhook_deliveries.c.status.in_(consts("waiting", waiting)))
             .group_by(webhook_deliveries.c.status)
         )
     ).all()

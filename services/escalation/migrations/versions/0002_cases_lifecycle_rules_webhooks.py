@@ -178,12 +178,12 @@ def upgrade() -> None:
         "verdicts_by_supersedes", "verdicts", ["supersedes"], unique=False, schema="escalation"
     )
     op.create_index(
-        "verdicts_judged_by_moderator",
+        "verdicts_counting_by_moderator",
         "verdicts",
         ["moderator_id", "submitted_at"],
         unique=False,
         schema="escalation",
-        postgresql_where=sa.text("superseded_by IS NULL AND outcome IN ('correct', 'incorrect')"),
+        postgresql_where=sa.text("superseded_by IS NULL"),
     )
     op.create_table(
         "webhook_attempts",
@@ -227,7 +227,7 @@ def upgrade() -> None:
     op.create_index(
         "webhook_deliveries_due",
         "webhook_deliveries",
-        ["next_attempt_at"],
+        ["next_attempt_at", "delivery_id"],
         unique=False,
         schema="escalation",
         postgresql_where=sa.text("status = 'pending'"),
@@ -397,10 +397,10 @@ def downgrade() -> None:
     )
     op.drop_table("webhook_attempts", schema="escalation")
     op.drop_index(
-        "verdicts_judged_by_moderator",
+        "verdicts_counting_by_moderator",
         table_name="verdicts",
         schema="escalation",
-        postgresql_where=sa.text("superseded_by IS NULL AND outcome IN ('correct', 'incorrect')"),
+        postgresql_where=sa.text("superseded_by IS NULL"),
     )
     op.drop_index("verdicts_by_supersedes", table_name="verdicts", schema="escalation")
     op.drop_index("verdicts_by_market_policy", table_name="verdicts", schema="escalation")
