@@ -106,7 +106,7 @@ async def act_on_escalation(
     clock: Now,
 ) -> Escalation:
     """Acknowledge, investigate, resolve, dismiss, assign, set the root cause or add a note."""
-    command = lifecycle.Command(actor=actor.subject, **body.model_dump())
+    command = lifecycle.Command(actor=actor.subject[:128], **body.model_dump())
     try:
         return await case_handlers.act_on_case(
             sessions=sessions,
