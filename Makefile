@@ -49,10 +49,13 @@ fmt: install ## format the code and apply safe lint fixes
 bench-estimates: install ## the estimators proven by simulation: bias, coverage, plan vs uniform
 	$(PY) -m bench.estimates
 
+bench-escalation: install ## escalation batch throughput: baseline vs all rules vs slow webhooks (own PostgreSQL)
+	$(PY) -m bench.escalation_throughput
+
 schemas: install ## export the event JSON Schemas to docs/schemas/
 	$(PY) -m tools.export_schemas
 
 clean: down ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas clean bench-estimates
+.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas clean bench-estimates bench-escalation

@@ -343,6 +343,20 @@ class DriftSignal(Event):
     detected_at: UtcDatetime
 
 
+class CaseFigure(BaseModel):
+    """One measured figure behind a case (a share, a rate, a detector statistic) and its bar."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: Label = Field(description="e.g. unsure_share, accuracy, drift_statistic")
+    value: float
+    threshold: float
+    numerator: int | None = Field(default=None, ge=0)
+    denominator: int | None = Field(default=None, ge=0)
+    window_start: UtcDatetime | None = None
+    window_end: UtcDatetime | None = None
+
+
 class Escalation(Event):
     """The state of an escalation case after one change; every change is one event."""
 
@@ -360,6 +374,27 @@ class Escalation(Event):
     trigger_count: int = Field(default=1, ge=1)
     revision: int = Field(default=1, ge=1, description="increases with every change")
     updated_at: UtcDatetime
+    opened_at: UtcDatetime | None = None
+    change: Label | None = Field(
+        default=None,
+        description="what this revision changed: opened, evidence_added, acknowledged, "
+        "investigating, resolved, dismissed, assigned, root_cause_set, noted, sla_breached",
+    )
+    actor: str | None = Field(
+        default=None, max_length=128, description="who made the change; `system` for rules"
+    )
+    rule_id: str | None = Field(default=None, max_length=64, description="the rule that opened it")
+    root_cause_note: str | None = Field(
+        default=None, max_length=4000, description="the text that goes with `root_cause`"
+    )
+    sla_breaches: int = Field(default=0, ge=0, description="due times missed so far")
+    moderator_id: Identifier | None = None
+    moderator_team: Label | None = None
+    market: Market | None = None
+    policy_id: Label | None = None
+    figures: list[CaseFigure] = Field(
+        default_factory=list, description="the measurements that triggered the case"
+    )
 
 
 class Correction(Event):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TypeVar
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.background import BackgroundLoops
 from shared.clock import Clock
 from shared.db.engine import build_engine, build_sessions, ping
-from shared.db.outbox import OutboxRelay
+from shared.db.outbox import OutboxMessage, OutboxRelay
 from shared.http import ReadinessCheck
 from shared.kafka.consumer import ConsumerRuntime, Decode, Process, build_consumer
 from shared.kafka.producer import broker_reachable, build_producer
@@ -74,8 +74,13 @@ class ServiceKit:
         self.loops.start(f"consume:{name}", runtime.run, runtime.stop)
         return runtime
 
-    async def relay_outbox(self, table: Table) -> OutboxRelay:
-        """Start the exactly-once outbox relay of this service."""
+    async def relay_outbox(
+        self,
+        table: Table,
+        *,
+        on_published: Callable[[Sequence[OutboxMessage]], None] | None = None,
+    ) -> OutboxRelay:
+        """Start the exactly-once outbox relay of this service (`on_published` sees each batch)."""
         relay = OutboxRelay(
             service=self.service,
             engine=self.engine,
@@ -89,6 +94,7 @@ class ServiceKit:
             progress_topic=self.topics.outbox_progress(self.service),
             batch_max=self.settings.outbox_batch_max,
             poll_s=self.settings.outbox_poll_ms / 1000,
+            on_published=on_published,
         )
         self.loops.start("outbox", relay.run, relay.stop)
         return relay

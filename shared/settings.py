@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         default=0.9, gt=0, lt=1, description="accuracy below which reports list a moderator"
     )
     taxonomy_file: str = str(DEFAULT_TAXONOMY_FILE)
+
+    escalation_tick_seconds: float = Field(
+        default=15.0, gt=0, description="how often SLA timers, dispute SLAs and targeting run"
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="attempts before parking")
+    webhook_backoff_seconds: float = Field(default=10.0, gt=0, description="first retry delay")
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_poll_ms: int = Field(default=500, ge=1)
+    webhook_concurrency: int = Field(default=8, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
@@ -107,6 +108,7 @@ class OutboxRelay:
         progress_topic: str,
         batch_max: int = 500,
         poll_s: float = 0.1,
+        on_published: Callable[[Sequence[OutboxMessage]], None] | None = None,
     ) -> None:
         self._service = service
         self._engine = engine
@@ -117,6 +119,7 @@ class OutboxRelay:
         self._progress_topic = progress_topic
         self._batch_max = batch_max
         self._poll_s = poll_s
+        self._on_published = on_published
         self._stopping = asyncio.Event()
         self._metrics = outbox_metrics(service)
         self._lock_key = zlib.crc32(f"modqa-outbox:{table.fullname}".encode())
@@ -211,7 +214,22 @@ class OutboxRelay:
         await self._mark_published(ids)
         for row in rows:
             self._metrics.published.labels(row.topic).inc()
+        self._notify_published(rows)
         return len(rows)
+
+    def _notify_published(self, rows: Sequence[Any]) -> None:
+        """Tell the service what was just published (e.g. to time it); never fails the relay."""
+        if self._on_published is None:
+            return
+        try:
+            self._on_published(
+                [
+                    OutboxMessage(row.topic, row.value, row.key, [(k, v) for k, v in row.headers])
+                    for row in rows
+                ]
+            )
+        except Exception:
+            log.exception("outbox on_published callback failed")
 
     async def _mark_published(self, ids: list[int]) -> None:
         t = self._table

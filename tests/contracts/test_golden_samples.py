@@ -32,6 +32,7 @@ SAMPLES = {
     "targeting.v1.json": TargetingRule,
     "drift.v1.json": DriftSignal,
     "escalation.v1.json": Escalation,
+    "escalation.v1.policy_gap.json": Escalation,
     "correction.v1.json": Correction,
 }
 

@@ -105,4 +105,6 @@ async def test_replayed_verdicts_open_one_case_and_issue_one_correction(
     assert len(cases) == 1
     assert cases[0].trigger_count == 2 and cases[0].evidence == [batch[0].verdict_id, "verdict-2"]
     assert corrections == 1
-    assert sorted(outbox) == sorted([topics.escalations, topics.escalations, topics.corrections])
+    assert sorted(outbox) == sorted(
+        [topics.escalations, topics.escalations, topics.corrections, topics.targeting]
+    )
