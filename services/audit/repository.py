@@ -1,24 +1,29 @@
-"""SQL of the audit service; every function runs inside the caller's transaction."""
+"""SQL of the work queue: tasks, leases, verdicts and the audit log.
+
+Every function runs inside the caller's transaction. Lock order is always task row first,
+then its leases or verdicts, so claims, verdicts, releases and the expiry sweep never deadlock.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.tables import tasks, verdicts
-from shared.events import Task, Verdict
+from services.audit.domain.verdicts import CLAIMABLE, LeaseStatus, TaskStatus, purpose_of
+from services.audit.tables import audit_log, leases, tasks, verdicts
+from shared.events import Decision, Task, Verdict, VerdictPurpose
+
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
 
 
-def _task_row(task: Task) -> dict[str, Any]:
-    d = task.decision
+def _decision_columns(d: Decision) -> dict[str, Any]:
     return {
-        "task_id": task.task_id,
         "decision_id": d.decision_id,
         "decision": d.model_dump(mode="json"),
         "moderator_id": d.moderator_id,
@@ -26,6 +31,13 @@ def _task_row(task: Task) -> dict[str, Any]:
         "market": d.market,
         "language": d.language,
         "policy_id": d.policy_id,
+    }
+
+
+def _task_row(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.task_id,
+        **_decision_columns(task.decision),
         "pool": task.pool,
         "plan_id": task.plan_id,
         "plan_version": task.plan_version,
@@ -37,6 +49,7 @@ def _task_row(task: Task) -> dict[str, Any]:
         "blind": task.blind,
         "due_at": task.due_at,
         "created_at": task.created_at,
+        "purpose": purpose_of(task.reasons, task.required_reviews).value,
     }
 
 
@@ -54,29 +67,69 @@ async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> int:
     return len(result.all())
 
 
-async def lease_next(
-    session: AsyncSession, *, auditor_id: str, now: dt.datetime, lease: dt.timedelta
-) -> Row[Any] | None:
-    """Lease the most urgent claimable task to the auditor; concurrent callers skip locked rows."""
-    claimable = (
-        select(tasks.c.task_id)
-        .where(
-            or_(
-                tasks.c.status == "pending",
-                and_(tasks.c.status == "leased", tasks.c.lease_expires_at < now),
-            ),
-            tasks.c.moderator_id != auditor_id,
+async def insert_gold_task(
+    session: AsyncSession,
+    *,
+    task_id: str,
+    decision: Decision,
+    answer: Mapping[str, Any],
+    reviews: int,
+    priority: int,
+    blind: bool,
+    due_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Store a lead's gold item as a task that looks like any other to auditors."""
+    await session.execute(
+        tasks.insert().values(
+            task_id=task_id,
+            **_decision_columns(decision),
+            pool=decision.language,
+            plan_id="gold",
+            plan_version=1,
+            stratum="gold",
+            inclusion_probability=None,
+            reasons=["gold"],
+            required_reviews=reviews,
+            priority=priority,
+            blind=blind,
+            due_at=due_at,
+            created_at=now,
+            purpose=VerdictPurpose.GOLD.value,
+            gold_answer=dict(answer),
         )
-        .order_by(tasks.c.priority.desc(), tasks.c.due_at)
+    )
+
+
+async def pick_task(
+    session: AsyncSession,
+    *,
+    auditor_id: str,
+    languages: Sequence[str],
+    markets: Sequence[str],
+    policy_areas: Sequence[str],
+) -> Row[Any] | None:
+    """Lock the most urgent claimable task the auditor is qualified for and never had, skipping
+    rows other claimers hold; routing by language, market and policy area, then priority and
+    due time. Never the auditor's own decision."""
+    t = tasks
+    had_it = exists().where(leases.c.task_id == t.c.task_id, leases.c.auditor_id == auditor_id)
+    conditions = [
+        t.c.status.in_([s.value for s in CLAIMABLE]),
+        t.c.moderator_id != auditor_id,
+        t.c.language.in_(list(languages)),
+        ~had_it,
+    ]
+    if markets:
+        conditions.append(t.c.market.in_(list(markets)))
+    if policy_areas:
+        conditions.append(t.c.policy_id.in_(list(policy_areas)))
+    result = await session.execute(
+        select(t)
+        .where(*conditions)
+        .order_by(t.c.priority.desc(), t.c.due_at)
         .limit(1)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    result = await session.execute(
-        update(tasks)
-        .where(tasks.c.task_id == claimable)
-        .values(status="leased", leased_by=auditor_id, lease_expires_at=now + lease)
-        .returning(*tasks.c)
     )
     return result.first()
 
@@ -89,6 +142,113 @@ async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
     return result.first()
 
 
+async def get_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
+    """The task row, unlocked."""
+    return (await session.execute(select(tasks).where(tasks.c.task_id == task_id))).first()
+
+
+async def set_task(session: AsyncSession, task_id: str, **values: Any) -> None:
+    """Update columns of one task."""
+    await session.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
+
+
+async def insert_lease(
+    session: AsyncSession,
+    *,
+    task_id: str,
+    auditor_id: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    scorecard: tuple[str, int] | None,
+) -> Row[Any]:
+    """Record a new lease and return it."""
+    result = await session.execute(
+        leases.insert()
+        .values(
+            task_id=task_id,
+            auditor_id=auditor_id,
+            status=LeaseStatus.ACTIVE.value,
+            leased_at=now,
+            expires_at=expires_at,
+            scorecard_id=scorecard[0] if scorecard else None,
+            scorecard_version=scorecard[1] if scorecard else None,
+        )
+        .returning(*leases.c)
+    )
+    return result.one()
+
+
+async def get_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any] | None:
+    """The auditor's lease on a task, whatever its state."""
+    result = await session.execute(
+        select(leases).where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
+    )
+    return result.first()
+
+
+async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
+    """Update columns of one lease."""
+    await session.execute(
+        update(leases)
+        .where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
+        .values(**values)
+    )
+
+
+async def end_active_leases(
+    session: AsyncSession, task_id: str, *, status: LeaseStatus, now: dt.datetime
+) -> None:
+    """End every active lease of a task."""
+    await session.execute(
+        update(leases)
+        .where(leases.c.task_id == task_id, leases.c.status == LeaseStatus.ACTIVE.value)
+        .values(status=status.value, ended_at=now)
+    )
+
+
+async def active_leases_of(session: AsyncSession, auditor_id: str) -> list[Row[Any]]:
+    """The auditor's active leases with their tasks, soonest expiry first."""
+    result = await session.execute(
+        select(tasks, leases.c.expires_at.label("lease_expires_at"))
+        .join(leases, leases.c.task_id == tasks.c.task_id)
+        .where(leases.c.auditor_id == auditor_id, leases.c.status == LeaseStatus.ACTIVE.value)
+        .order_by(leases.c.expires_at)
+    )
+    return list(result.all())
+
+
+async def lock_tasks_with_lapsed_leases(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> list[Row[Any]]:
+    """Lock (skipping locked ones) tasks that have an active lease past its expiry."""
+    lapsed = (
+        select(leases.c.task_id)
+        .where(leases.c.status == LeaseStatus.ACTIVE.value, leases.c.expires_at < now)
+        .limit(limit)
+    )
+    result = await session.execute(
+        select(tasks).where(tasks.c.task_id.in_(lapsed)).with_for_update(skip_locked=True)
+    )
+    return list(result.all())
+
+
+async def expire_leases_of(
+    session: AsyncSession, task_ids: Sequence[str], now: dt.datetime
+) -> list[Row[Any]]:
+    """Mark the lapsed active leases of these (locked) tasks expired; returns them."""
+    result = await session.execute(
+        update(leases)
+        .where(
+            leases.c.task_id.in_(list(task_ids)),
+            leases.c.status == LeaseStatus.ACTIVE.value,
+            leases.c.expires_at < now,
+        )
+        .values(status=LeaseStatus.EXPIRED.value, ended_at=now)
+        .returning(leases.c.task_id, leases.c.auditor_id, leases.c.expires_at)
+    )
+    return list(result.all())
+
+
 async def verdict_by_key(session: AsyncSession, *, auditor_id: str, key: str) -> Row[Any] | None:
     """The verdict an auditor already submitted with this idempotency key."""
     result = await session.execute(
@@ -99,10 +259,66 @@ async def verdict_by_key(session: AsyncSession, *, auditor_id: str, key: str) ->
     return result.first()
 
 
+async def get_verdict(session: AsyncSession, verdict_id: str) -> Row[Any] | None:
+    """One verdict row."""
+    return (
+        await session.execute(select(verdicts).where(verdicts.c.verdict_id == verdict_id))
+    ).first()
+
+
+async def is_superseded(session: AsyncSession, verdict_id: str) -> bool:
+    """True when an amendment replaced the verdict."""
+    found = await session.scalar(select(exists().where(verdicts.c.supersedes == verdict_id)))
+    return bool(found)
+
+
+async def reviews_of(session: AsyncSession, task_id: str) -> list[Verdict]:
+    """The individual calibration reviews of a task, in the order they came in."""
+    result = await session.execute(
+        select(verdicts.c.event)
+        .where(
+            verdicts.c.task_id == task_id,
+            verdicts.c.purpose == VerdictPurpose.CALIBRATION.value,
+            verdicts.c.final.is_(False),
+        )
+        .order_by(verdicts.c.round)
+    )
+    return [Verdict.model_validate(event) for event in result.scalars()]
+
+
+async def verdicts_of_task(session: AsyncSession, task_id: str) -> list[Row[Any]]:
+    """Every verdict on a task, oldest first."""
+    result = await session.execute(
+        select(verdicts)
+        .where(verdicts.c.task_id == task_id)
+        .order_by(verdicts.c.submitted_at, verdicts.c.round)
+    )
+    return list(result.all())
+
+
+async def closing_verdict(session: AsyncSession, task_id: str) -> Row[Any] | None:
+    """The verdict that closed a calibration round (not an amendment of it)."""
+    result = await session.execute(
+        select(verdicts).where(
+            verdicts.c.task_id == task_id,
+            verdicts.c.purpose == VerdictPurpose.CALIBRATION.value,
+            verdicts.c.final.is_(True),
+            verdicts.c.supersedes.is_(None),
+        )
+    )
+    return result.first()
+
+
 async def insert_verdict(
-    session: AsyncSession, verdict: Verdict, *, idempotency_key: str | None
+    session: AsyncSession,
+    verdict: Verdict,
+    *,
+    idempotency_key: str | None = None,
+    scorecard_answers: Mapping[str, str] | None = None,
+    reference_match: bool | None = None,
 ) -> None:
     """Store a verdict (its event form included)."""
+    d = verdict.decision
     await session.execute(
         verdicts.insert().values(
             verdict_id=verdict.verdict_id,
@@ -120,14 +336,67 @@ async def insert_verdict(
             idempotency_key=idempotency_key,
             submitted_at=verdict.submitted_at,
             event=verdict.model_dump(mode="json"),
+            purpose=verdict.purpose.value,
+            final=verdict.final,
+            blind=verdict.blind,
+            policy_version=verdict.policy_version,
+            moderator_id=d.moderator_id if d else None,
+            moderator_team=d.moderator_team if d else None,
+            queue=d.queue if d else None,
+            market=d.market if d else None,
+            policy_id=d.policy_id if d else None,
+            scorecard_id=verdict.scorecard_id,
+            scorecard_version=verdict.scorecard_version,
+            scorecard_answers=dict(scorecard_answers) if scorecard_answers else None,
+            qa_score=verdict.qa_score,
+            gold_correct=verdict.gold_correct,
+            calibration_agreed=verdict.calibration_agreed,
+            reference_match=reference_match,
         )
     )
 
 
-async def complete_task(session: AsyncSession, task_id: str, now: dt.datetime) -> None:
-    """Mark a task completed and drop its lease."""
+async def set_reference_matches(session: AsyncSession, matches: Mapping[str, bool]) -> None:
+    """Record, per review, whether it matched the reference label of its round."""
+    for verdict_id, match in matches.items():
+        await session.execute(
+            update(verdicts)
+            .where(verdicts.c.verdict_id == verdict_id)
+            .values(reference_match=match)
+        )
+
+
+async def append_log(
+    session: AsyncSession,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one entry to the append-only audit log (a trigger refuses updates and deletes)."""
     await session.execute(
-        update(tasks)
-        .where(tasks.c.task_id == task_id)
-        .values(status="completed", completed_at=now, lease_expires_at=None)
+        audit_log.insert().values(
+            at=at,
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            details=dict(details or {}),
+        )
     )
+
+
+async def count_open_tasks(session: AsyncSession) -> dict[str, int]:
+    """Open tasks per status (for the backlog gauge)."""
+    open_statuses = [s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING)]
+    result = await session.execute(
+        select(tasks.c.status, func.count())
+        .where(tasks.c.status.in_(open_statuses))
+        .group_by(tasks.c.status)
+    )
+    counts = dict.fromkeys(open_statuses, 0)
+    counts.update({status: n for status, n in result.all()})
+    return counts
