@@ -20,6 +20,8 @@ from services.audit.tables import audit_log, leases, tasks, verdicts
 from shared.events import Decision, Task, Verdict, VerdictPurpose
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
+TASK_ROWS_PER_INSERT = 1000
+"""20 columns a row: 20,000 parameters, under PostgreSQL's limit of 32,767 per statement."""
 
 
 def _decision_columns(d: Decision) -> dict[str, Any]:
@@ -57,14 +59,18 @@ async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> int:
     """Store tasks once: a task id seen before is left as it is. Returns how many were new."""
     if not batch:
         return 0
-    unique = {task.task_id: task for task in batch}
-    result = await session.execute(
-        insert(tasks)
-        .values([_task_row(task) for task in unique.values()])
-        .on_conflict_do_nothing(index_elements=["task_id"])
-        .returning(tasks.c.task_id)
-    )
-    return len(result.all())
+    rows = [_task_row(task) for task in {task.task_id: task for task in batch}.values()]
+    stored = 0
+    # one multi-row INSERT per chunk: PostgreSQL takes at most 32,767 parameters per statement
+    for start in range(0, len(rows), TASK_ROWS_PER_INSERT):
+        result = await session.execute(
+            insert(tasks)
+            .values(rows[start : start + TASK_ROWS_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["task_id"])
+            .returning(tasks.c.task_id)
+        )
+        stored += len(result.all())
+    return stored
 
 
 async def insert_gold_task(

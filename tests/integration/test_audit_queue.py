@@ -207,3 +207,11 @@ async def test_a_calibration_task_goes_to_k_distinct_auditors_once_each(
     async with sessions() as session:
         row = (await session.execute(select(tasks))).one()
     assert (row.status, row.active_leases, row.purpose) == ("leased", 3, "calibration")
+
+
+async def test_a_batch_larger_than_one_statement_allows_is_stored_whole(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    batch = [a_task(a_decision(decision_id=f"big-{i}")) for i in range(2500)]
+    assert await handlers.store_tasks(sessions=sessions, batch=batch) == 2500
+    assert await handlers.store_tasks(sessions=sessions, batch=batch) == 0
