@@ -18,6 +18,7 @@ from services.audit.deps import (
     Lead,
     LeaseTime,
     Now,
+    References,
     Sessions,
     Sme,
     Staff,
@@ -52,17 +53,21 @@ def submission(label: LabelIn) -> Submission:
     responses={204: {"description": "no task for you right now"}},
 )
 async def claim(
-    auditor: Auditor, sessions: Sessions, clock: Now, lease: LeaseTime
+    auditor: Auditor, sessions: Sessions, catalog: References, clock: Now, lease: LeaseTime
 ) -> ClaimedTask | Response:
     """Lease the caller's best next task (204 when there is none)."""
     claimed = await handlers.claim_next_task(
-        sessions=sessions, auditor_id=auditor.subject, now=clock.now(), lease=lease
+        sessions=sessions,
+        catalog=catalog,
+        auditor_id=auditor.subject,
+        now=clock.now(),
+        lease=lease,
     )
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     TASKS_CLAIMED.inc()
     return views.claimed_task(
-        claimed.task, lease_expires_at=claimed.lease.expires_at, scorecard=claimed.scorecard
+        claimed.task, lease_expires_at=claimed.lease_expires_at, scorecard=claimed.scorecard
     )
 
 
@@ -134,6 +139,7 @@ async def submit_verdict(
     body: VerdictIn,
     auditor: Auditor,
     sessions: Sessions,
+    catalog: References,
     topics: DeployedTopics,
     clock: Now,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
@@ -141,6 +147,7 @@ async def submit_verdict(
     """Record a verdict once; a retry with the same Idempotency-Key returns the first result."""
     verdict = await handlers_verdicts.submit_verdict(
         sessions=sessions,
+        catalog=catalog,
         topics=topics,
         task_id=task_id,
         auditor_id=auditor.subject,
@@ -174,12 +181,14 @@ async def adjudicate(
     body: AdjudicationIn,
     sme: Sme,
     sessions: Sessions,
+    catalog: References,
     topics: DeployedTopics,
     clock: Now,
 ) -> VerdictOut:
     """The SME's label for a calibration round that disagreed; it closes the round."""
     verdict = await handlers_verdicts.adjudicate(
         sessions=sessions,
+        catalog=catalog,
         topics=topics,
         task_id=task_id,
         sme_id=sme.subject,

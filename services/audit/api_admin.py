@@ -16,6 +16,7 @@ from services.audit.deps import (
     Lead,
     Now,
     PolicyEditor,
+    References,
     Sessions,
     Staff,
 )
@@ -103,13 +104,18 @@ async def list_policies(caller: AnyRole, sessions: Sessions) -> list[PolicyOut]:
 
 @router.put("/policies/{policy_id}", response_model=PolicyOut, tags=["policies"])
 async def put_policy(
-    policy_id: str, body: Policy, editor: PolicyEditor, sessions: Sessions, clock: Now
+    policy_id: str,
+    body: Policy,
+    editor: PolicyEditor,
+    sessions: Sessions,
+    catalog: References,
+    clock: Now,
 ) -> PolicyOut:
     """Create or edit a policy; published versions cannot change, new versions can be added."""
     if body.id != policy_id:
         raise Conflict(f"id: the body names '{body.id}' but the path '{policy_id}'")
     row = await handlers_admin.put_policy(
-        sessions=sessions, policy=body, by=editor.subject, now=clock.now()
+        sessions=sessions, catalog=catalog, policy=body, by=editor.subject, now=clock.now()
     )
     return views.policy_out(row)
 
@@ -152,7 +158,7 @@ async def put_scorecard(
 
 @router.post("/gold", response_model=GoldUploadOut, tags=["gold"])
 async def upload_gold(
-    body: GoldUploadIn, lead: Lead, sessions: Sessions, clock: Now
+    body: GoldUploadIn, lead: Lead, sessions: Sessions, catalog: References, clock: Now
 ) -> GoldUploadOut:
     """Mix gold items (decisions with a known correct label) into the queues."""
     now = clock.now()
@@ -169,7 +175,7 @@ async def upload_gold(
         for item in body.items
     ]
     task_ids = await handlers_admin.upload_gold(
-        sessions=sessions, items=items, by=lead.subject, now=now
+        sessions=sessions, catalog=catalog, items=items, by=lead.subject, now=now
     )
     return GoldUploadOut(task_ids=task_ids)
 

@@ -19,6 +19,7 @@ from services.audit.deps import (
     DisputeReader,
     Lead,
     Now,
+    References,
     Sessions,
     Sme,
     Staff,
@@ -186,6 +187,7 @@ async def arbitrate(
     body: ArbitrationIn,
     sme: Sme,
     sessions: Sessions,
+    catalog: References,
     topics: DeployedTopics,
     clock: Now,
 ) -> ArbitrationOut:
@@ -193,6 +195,7 @@ async def arbitrate(
     amended verdict supersedes the disputed one)."""
     result = await handlers_disputes.arbitrate(
         sessions=sessions,
+        catalog=catalog,
         topics=topics,
         dispute_id=dispute_id,
         sme_id=sme.subject,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from services.audit import api, api_admin, api_reviews, handlers_admin
+from services.audit.catalog import Catalog
 from services.audit.consumers import task_processor
 from services.audit.domain.disputes import DisputeRefused
 from services.audit.domain.verdicts import InvalidVerdict
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="modqa audit", version="0.2.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.catalog = Catalog()
     for router in (api.router, api_admin.router, api_reviews.router):
         app.include_router(router)
     app.include_router(ops_router(lambda: app.state.kit.readiness()))

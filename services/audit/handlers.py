@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import repository as repo
-from services.audit import repository_admin as admin_repo
+from services.audit.catalog import Catalog
 from services.audit.domain.scoring import Scorecard
 from services.audit.domain.verdicts import LeaseStatus, TaskStatus, pool_status
 from services.audit.errors import Conflict, NotFound, Refused
@@ -31,7 +31,7 @@ class Claimed:
     """A task just leased to an auditor: the task, the lease, and the scorecard to answer."""
 
     task: Row[Any]
-    lease: Row[Any]
+    lease_expires_at: dt.datetime
     scorecard: Scorecard | None
 
 
@@ -44,36 +44,27 @@ async def store_tasks(*, sessions: async_sessionmaker[AsyncSession], batch: Sequ
 async def claim_next_task(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     auditor_id: str,
     now: dt.datetime,
     lease: dt.timedelta,
 ) -> Claimed | None:
     """Lease the auditor's best next task, or None when there is none for them."""
     async with sessions.begin() as session:
-        auditor = await admin_repo.get_auditor(session, auditor_id)
-        if auditor is None or not auditor.active or "auditor" not in auditor.roles:
-            raise Refused(
-                f"'{auditor_id}' is not an active registered auditor; a lead registers auditors "
-                "with PUT /v1/auditors/{auditor_id}"
-            )
-        task = await repo.pick_task(
-            session,
-            auditor_id=auditor_id,
-            languages=auditor.languages,
-            markets=auditor.markets,
-            policy_areas=auditor.policy_areas,
-        )
+        task = await repo.pick_task(session, auditor_id=auditor_id)
         if task is None:
+            if not await repo.can_claim(session, auditor_id):
+                raise Refused(
+                    f"'{auditor_id}' is not an active registered auditor; a lead registers "
+                    "auditors with PUT /v1/auditors/{auditor_id}"
+                )
             return None
-        scorecard = await admin_repo.latest_scorecard_for_queue(session, task.queue)
-        leased = await repo.insert_lease(
-            session,
-            task_id=task.task_id,
-            auditor_id=auditor_id,
-            now=now,
-            expires_at=now + lease,
-            scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
+        scorecard = (
+            await catalog.scorecard(session, task.scorecard_id, task.scorecard_version)
+            if task.scorecard_id
+            else None
         )
+        expires_at = now + lease
         active = task.active_leases + 1
         status = pool_status(
             required=task.required_reviews,
@@ -81,17 +72,28 @@ async def claim_next_task(
             done=task.reviews_done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
-        await repo.set_task(session, task.task_id, active_leases=active, status=status.value)
-        await repo.append_log(
+        await repo.execute_together(
             session,
-            at=now,
-            actor=auditor_id,
-            action="task.claimed",
-            subject_type="task",
-            subject_id=task.task_id,
-            details={"lease_expires_at": leased.expires_at.isoformat()},
+            [
+                repo.lease_insert(
+                    task_id=task.task_id,
+                    auditor_id=auditor_id,
+                    now=now,
+                    expires_at=expires_at,
+                    scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
+                ),
+                repo.task_update(task.task_id, active_leases=active, status=status.value),
+                repo.log_insert(
+                    at=now,
+                    actor=auditor_id,
+                    action="task.claimed",
+                    subject_type="task",
+                    subject_id=task.task_id,
+                    details={"lease_expires_at": expires_at.isoformat()},
+                ),
+            ],
         )
-        return Claimed(task=task, lease=leased, scorecard=scorecard)
+        return Claimed(task=task, lease_expires_at=expires_at, scorecard=scorecard)
 
 
 async def _locked_task_and_lease(
@@ -100,10 +102,10 @@ async def _locked_task_and_lease(
     task = await repo.lock_task(session, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    return task, await active_lease(session, task_id, auditor_id)
+    return task, await _active_lease(session, task_id, auditor_id)
 
 
-async def active_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any]:
+async def _active_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any]:
     held = await repo.get_lease(session, task_id, auditor_id)
     if held is None or held.status != LeaseStatus.ACTIVE:
         state = held.status if held else "never leased to you"

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import repository as repo
 from services.audit import repository_admin as admin_repo
+from services.audit.catalog import Catalog
 from services.audit.domain.policies import PolicyChangeRefused, check_policy_update
 from services.audit.domain.scoring import Rubric, Scorecard, next_version
 from services.audit.domain.verdicts import LeaseStatus, TaskStatus, reference_label
 from services.audit.errors import Conflict, NotFound
 from services.audit.handlers import SYSTEM_ACTOR
-from services.audit.handlers_verdicts import taxonomy_of
 from shared.events import Action, Decision
 from shared.ids import new_id
 from shared.taxonomy import Policy, Taxonomy
@@ -70,7 +70,12 @@ async def seed_taxonomy(
 
 
 async def put_policy(
-    *, sessions: async_sessionmaker[AsyncSession], policy: Policy, by: str, now: dt.datetime
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    policy: Policy,
+    by: str,
+    now: dt.datetime,
 ) -> Row[Any]:
     """Create a policy or edit it; published versions stay as they are."""
     async with sessions.begin() as session:
@@ -81,6 +86,7 @@ async def put_policy(
         except PolicyChangeRefused as error:
             raise Conflict(str(error)) from error
         row = await admin_repo.save_policy(session, policy, by=by, now=now)
+        catalog.forget_taxonomy()
         await repo.append_log(
             session,
             at=now,
@@ -145,13 +151,14 @@ class GoldItem:
 async def upload_gold(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     items: Sequence[GoldItem],
     by: str,
     now: dt.datetime,
 ) -> list[str]:
     """Add gold items to the queues (checked against the taxonomy); returns their task ids."""
     async with sessions.begin() as session:
-        taxonomy = await taxonomy_of(session)
+        taxonomy = await catalog.taxonomy(session)
         task_ids = []
         for item in items:
             reference = reference_label(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import repository as repo
 from services.audit import repository_admin as admin_repo
+from services.audit.catalog import Catalog
 from services.audit.domain.disputes import (
     Challenger,
     NotDisputable,
@@ -39,7 +40,6 @@ from services.audit.errors import Conflict, NotFound, Refused
 from services.audit.handlers_verdicts import (
     ScorecardAnswers,
     set_reference,
-    taxonomy_of,
     verdict_message,
 )
 from services.audit.tables import outbox
@@ -175,6 +175,7 @@ class Arbitration:
 async def arbitrate(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     topics: Topics,
     dispute_id: str,
     sme_id: str,
@@ -211,7 +212,9 @@ async def arbitrate(
         if ruling is Ruling.OVERTURN:
             if label is None:
                 raise InvalidVerdict("label: an overturn needs the correct judgement")
-            amended = await _amend(session, original, sme_id, label, scorecard_answers, now)
+            amended = await _amend(
+                session, catalog, original, sme_id, label, scorecard_answers, now
+            )
         elif label is not None:
             raise InvalidVerdict("label: only an overturn carries a new judgement")
         resolved = await admin_repo.resolve_dispute(
@@ -245,6 +248,7 @@ async def arbitrate(
 
 async def _amend(
     session: AsyncSession,
+    catalog: Catalog,
     original: Verdict,
     sme_id: str,
     label: Submission,
@@ -255,13 +259,13 @@ async def _amend(
     task = await repo.lock_task(session, original.task_id)
     assert task is not None
     decision = Decision.model_validate(task.decision)
-    judgement = judge(label, decision, await taxonomy_of(session), blind=False, on=now.date())
+    judgement = judge(label, decision, await catalog.taxonomy(session), blind=False, on=now.date())
     check_overturn(answer_of(original), judgement.answer)
     stamp = amendment_stamp(original, policy_version=judgement.policy_version)
     if scorecard_answers is not None:
         if original.scorecard_id is None or original.scorecard_version is None:
             raise InvalidVerdict("scorecard: the disputed verdict was not scored")
-        scorecard = await admin_repo.get_scorecard(
+        scorecard = await catalog.scorecard(
             session, original.scorecard_id, original.scorecard_version
         )
         assert scorecard is not None

@@ -13,10 +13,12 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert, Update
 
 from services.audit import repository as repo
-from services.audit import repository_admin as admin_repo
+from services.audit.catalog import Catalog
 from services.audit.domain.scoring import CriterionAnswer, Scorecard, qa_score
 from services.audit.domain.verdicts import (
     InvalidVerdict,
@@ -35,9 +37,9 @@ from services.audit.domain.verdicts import (
     with_notes,
 )
 from services.audit.errors import Conflict, NotFound, Refused
-from services.audit.handlers import SYSTEM_ACTOR, active_lease
+from services.audit.handlers import SYSTEM_ACTOR
 from services.audit.tables import outbox
-from shared.db.outbox import OutboxMessage, enqueue
+from shared.db.outbox import OutboxMessage, enqueue, enqueue_statement
 from shared.events import Action, Decision, Verdict, VerdictPurpose, encode
 from shared.ids import new_id
 from shared.taxonomy import Taxonomy
@@ -47,13 +49,6 @@ CONSENSUS_AUDITOR = "calibration-consensus"
 """The auditor id of the closing verdict of a calibration round whose reviewers agreed."""
 
 ScorecardAnswers = Mapping[str, CriterionAnswer]
-
-
-async def taxonomy_of(session: AsyncSession) -> Taxonomy:
-    taxonomy = await admin_repo.load_taxonomy(session)
-    if taxonomy is None:
-        raise Conflict("no policy taxonomy is stored yet; the service seeds it at start")
-    return taxonomy
 
 
 def _score(
@@ -78,6 +73,7 @@ def verdict_message(topics: Topics, verdict: Verdict) -> OutboxMessage:
 async def submit_verdict(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     topics: Topics,
     task_id: str,
     auditor_id: str,
@@ -87,27 +83,30 @@ async def submit_verdict(
     now: dt.datetime,
 ) -> Verdict:
     """Record the auditor's verdict once and queue its event (and, when it closes an agreeing
-    calibration round, the closing verdict's) in the same transaction."""
+    calibration round, the closing verdict's) in the same transaction. The writes go to the
+    database as one statement."""
     async with sessions.begin() as session:
-        task = await repo.lock_task(session, task_id)
+        task = await repo.lock_task_with_lease(session, task_id, auditor_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
-        if idempotency_key:
-            earlier = await repo.verdict_by_key(session, auditor_id=auditor_id, key=idempotency_key)
-            if earlier is not None:
-                if earlier.task_id != task_id:
-                    raise Conflict(
-                        "Idempotency-Key: already used for a verdict on another task; "
-                        "use one key per verdict"
-                    )
-                return Verdict.model_validate(earlier.event)
-        held = await active_lease(session, task_id, auditor_id)
-        taxonomy = await taxonomy_of(session)
+        if task.lease_status != LeaseStatus.ACTIVE:
+            earlier = (
+                await repo.verdict_by_key(session, auditor_id=auditor_id, key=idempotency_key)
+                if idempotency_key
+                else None
+            )
+            if earlier is None:
+                state = task.lease_status or "never leased to you"
+                raise Conflict(f"task {task_id} is not leased to you ({state}); claim a task first")
+            if earlier.task_id != task_id:
+                raise _key_reused()
+            return Verdict.model_validate(earlier.event)
+        taxonomy = await catalog.taxonomy(session)
         decision = Decision.model_validate(task.decision)
         judgement = judge(submission, decision, taxonomy, blind=task.blind, on=now.date())
         scorecard = (
-            await admin_repo.get_scorecard(session, held.scorecard_id, held.scorecard_version)
-            if held.scorecard_id
+            await catalog.scorecard(session, task.lease_scorecard_id, task.lease_scorecard_version)
+            if task.lease_scorecard_id
             else None
         )
         score, answers = _score(scorecard, scorecard_answers)
@@ -140,17 +139,6 @@ async def submit_verdict(
             submitted_at=now,
             stamp=stamp,
         )
-        await repo.insert_verdict(
-            session,
-            verdict,
-            idempotency_key=idempotency_key,
-            scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
-            reference_match=gold_correct,
-        )
-        await repo.set_lease(
-            session, task_id, auditor_id, status=LeaseStatus.COMPLETED.value, ended_at=now
-        )
-        messages = [verdict]
         done = task.reviews_done + 1
         active = task.active_leases - 1
         status = pool_status(
@@ -159,39 +147,99 @@ async def submit_verdict(
             done=done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
+        task_values: dict[str, Any] = {}
+        closing_writes: list[Insert | Update] = []
+        messages = [verdict]
+        matched = gold_correct
         if done >= task.required_reviews:
             status = TaskStatus.COMPLETED
             if purpose is VerdictPurpose.CALIBRATION:
-                closing = await _close_agreeing_round(session, task, decision, now)
+                reviews = [*await repo.reviews_of(session, task_id), verdict]
+                closing = _agreeing_close(task, decision, reviews, now)
                 if closing is None:
                     status = TaskStatus.ADJUDICATING
                 else:
                     messages.append(closing)
-        await repo.set_task(
-            session,
-            task_id,
-            active_leases=active,
-            reviews_done=done,
-            status=status.value,
-            completed_at=now if status is TaskStatus.COMPLETED else None,
-        )
-        await repo.append_log(
-            session,
-            at=now,
-            actor=auditor_id,
-            action="verdict.recorded",
-            subject_type="task",
-            subject_id=task_id,
-            details={
-                "verdict_id": verdict.verdict_id,
-                "outcome": verdict.outcome.value,
-                "purpose": purpose.value,
-                "round": verdict.round,
-                "task_status": status.value,
-            },
-        )
-        await enqueue(session, outbox, [verdict_message(topics, v) for v in messages])
+                    matches = _matches(reviews, answer_of(closing))
+                    matched = matches.pop(verdict.verdict_id)
+                    task_values["reference"] = _label_json(answer_of(closing))
+                    closing_writes = [
+                        repo.verdict_insert(closing),
+                        *(repo.verdict_update(v, reference_match=m) for v, m in matches.items()),
+                        repo.log_insert(
+                            at=now,
+                            actor=SYSTEM_ACTOR,
+                            action="calibration.closed",
+                            subject_type="task",
+                            subject_id=task_id,
+                            details={
+                                "verdict_id": closing.verdict_id,
+                                "agreed": True,
+                                "reviews": len(reviews),
+                            },
+                        ),
+                    ]
+        writes: list[Insert | Update] = [
+            repo.verdict_insert(
+                verdict,
+                idempotency_key=idempotency_key,
+                scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
+                reference_match=matched,
+            ),
+            repo.lease_update(
+                task_id, auditor_id, status=LeaseStatus.COMPLETED.value, ended_at=now
+            ),
+            repo.task_update(
+                task_id,
+                active_leases=active,
+                reviews_done=done,
+                status=status.value,
+                completed_at=now if status is TaskStatus.COMPLETED else None,
+                **task_values,
+            ),
+            repo.log_insert(
+                at=now,
+                actor=auditor_id,
+                action="verdict.recorded",
+                subject_type="task",
+                subject_id=task_id,
+                details={
+                    "verdict_id": verdict.verdict_id,
+                    "outcome": verdict.outcome.value,
+                    "purpose": purpose.value,
+                    "round": verdict.round,
+                    "task_status": status.value,
+                },
+            ),
+            *closing_writes,
+            enqueue_statement(outbox, [verdict_message(topics, v) for v in messages]),
+        ]
+        try:
+            await repo.execute_together(session, writes)
+        except IntegrityError as error:
+            if "verdicts_idempotency" in str(error.orig):
+                raise _key_reused() from error
+            raise
         return verdict
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        "Idempotency-Key: already used for a verdict on another task; use one key per verdict"
+    )
+
+
+def _matches(reviews: Sequence[Verdict], reference: Submission) -> dict[str, bool]:
+    """Which reviews of a round match its reference label."""
+    return {r.verdict_id: same_judgement(answer_of(r), reference) for r in reviews}
+
+
+def _label_json(answer: Submission) -> dict[str, str | None]:
+    return {
+        "outcome": answer.outcome.value if answer.outcome else None,
+        "expected_action": answer.expected_action.value if answer.expected_action else None,
+        "expected_policy_id": answer.expected_policy_id,
+    }
 
 
 def _gold_reference(
@@ -207,61 +255,44 @@ def _gold_reference(
     )
 
 
-async def _close_agreeing_round(
-    session: AsyncSession, task: Row[Any], decision: Decision, now: dt.datetime
+def _agreeing_close(
+    task: Row[Any], decision: Decision, reviews: Sequence[Verdict], now: dt.datetime
 ) -> Verdict | None:
     """The closing verdict of a round whose reviewers agree (None when they disagree)."""
-    reviews = await repo.reviews_of(session, task.task_id)
     answers = [answer_of(r) for r in reviews]
     if not round_agrees(answers):
         return None
-    reference = with_notes(answers[0], f"consensus of {len(reviews)} calibration reviews")
-    closing = to_event(
+    return to_event(
         verdict_id=new_id(),
         task_id=task.task_id,
         decision=decision,
         auditor_id=CONSENSUS_AUDITOR,
-        answer=reference,
+        answer=with_notes(answers[0], f"consensus of {len(reviews)} calibration reviews"),
         submitted_at=now,
         stamp=closing_stamp(reviews=reviews, agreed=True, blind=task.blind),
     )
-    await repo.insert_verdict(session, closing)
-    await set_reference(session, task.task_id, reference, reviews)
-    await repo.append_log(
-        session,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        action="calibration.closed",
-        subject_type="task",
-        subject_id=task.task_id,
-        details={"verdict_id": closing.verdict_id, "agreed": True, "reviews": len(reviews)},
-    )
-    return closing
 
 
 async def set_reference(
     session: AsyncSession, task_id: str, reference: Submission, reviews: Sequence[Verdict]
 ) -> None:
     """Make a label the task's reference and record which reviews matched it."""
-    await repo.set_task(
+    await repo.execute_together(
         session,
-        task_id,
-        reference={
-            "outcome": reference.outcome.value if reference.outcome else None,
-            "expected_action": reference.expected_action.value
-            if reference.expected_action
-            else None,
-            "expected_policy_id": reference.expected_policy_id,
-        },
-    )
-    await repo.set_reference_matches(
-        session, {r.verdict_id: same_judgement(answer_of(r), reference) for r in reviews}
+        [
+            repo.task_update(task_id, reference=_label_json(reference)),
+            *(
+                repo.verdict_update(v, reference_match=m)
+                for v, m in _matches(reviews, reference).items()
+            ),
+        ],
     )
 
 
 async def adjudicate(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     topics: Topics,
     task_id: str,
     sme_id: str,
@@ -282,7 +313,7 @@ async def adjudicate(
         reviews = await repo.reviews_of(session, task_id)
         if any(r.auditor_id == sme_id for r in reviews):
             raise Refused("you reviewed this calibration round; another SME must adjudicate it")
-        taxonomy = await taxonomy_of(session)
+        taxonomy = await catalog.taxonomy(session)
         decision = Decision.model_validate(task.decision)
         judgement = judge(submission, decision, taxonomy, blind=False, on=now.date())
         stamp = replace(

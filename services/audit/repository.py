@@ -7,21 +7,49 @@ then its leases or verdicts, so claims, verdicts, releases and the expiry sweep 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert, Update
 
 from services.audit.domain.verdicts import CLAIMABLE, LeaseStatus, TaskStatus, purpose_of
-from services.audit.tables import audit_log, leases, tasks, verdicts
+from services.audit.tables import audit_log, auditors, leases, scorecards, tasks, verdicts
 from shared.events import Decision, Task, Verdict, VerdictPurpose
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
 TASK_ROWS_PER_INSERT = 1000
 """20 columns a row: 20,000 parameters, under PostgreSQL's limit of 32,767 per statement."""
+
+
+def _literal(value: str) -> ColumnElement[str]:
+    """A constant written into the SQL text, not a parameter: the generic plan PostgreSQL keeps
+    for a prepared statement can only use a partial index (`tasks_claimable`,
+    `leases_active_expiry`) when the query names the index's constants."""
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
+def _literals(values: Iterable[str]) -> list[ColumnElement[str]]:
+    return [_literal(value) for value in values]
+
+
+_ONE: ColumnElement[int] = literal_column("1")
+"""LIMIT 1 written into the SQL: with `LIMIT $1` a generic plan guesses a tenth of the table
+and prefers sorting every claimable task to walking the index."""
 
 
 def _decision_columns(d: Decision) -> dict[str, Any]:
@@ -107,35 +135,58 @@ async def insert_gold_task(
     )
 
 
-async def pick_task(
-    session: AsyncSession,
-    *,
-    auditor_id: str,
-    languages: Sequence[str],
-    markets: Sequence[str],
-    policy_areas: Sequence[str],
-) -> Row[Any] | None:
+def is_claiming_auditor(auditor_id: str) -> ColumnElement[bool]:
+    """The registry row of an active person registered with the `auditor` role."""
+    a = auditors
+    return and_(
+        a.c.auditor_id == auditor_id, a.c.active.is_(True), _literal("auditor") == any_(a.c.roles)
+    )
+
+
+async def can_claim(session: AsyncSession, auditor_id: str) -> bool:
+    """True when the person is an active registered auditor."""
+    found = await session.scalar(select(exists().where(is_claiming_auditor(auditor_id))))
+    return bool(found)
+
+
+async def pick_task(session: AsyncSession, *, auditor_id: str) -> Row[Any] | None:
     """Lock the most urgent claimable task the auditor is qualified for and never had, skipping
-    rows other claimers hold; routing by language, market and policy area, then priority and
-    due time. Never the auditor's own decision."""
-    t = tasks
+    rows other claimers hold: routing by the registry's languages, markets and policy areas
+    (empty markets or areas mean any), then priority and due time; never the auditor's own
+    decision; nothing for someone who is not an active registered auditor. The row also names
+    the newest scorecard of the task's queue (`scorecard_id`, `scorecard_version`, or nulls)."""
+    t, a = tasks, auditors
     had_it = exists().where(leases.c.task_id == t.c.task_id, leases.c.auditor_id == auditor_id)
     conditions = [
-        t.c.status.in_([s.value for s in CLAIMABLE]),
+        is_claiming_auditor(auditor_id),
+        t.c.status.in_(_literals(s.value for s in CLAIMABLE)),
         t.c.moderator_id != auditor_id,
-        t.c.language.in_(list(languages)),
+        t.c.language == any_(a.c.languages),
+        or_(func.cardinality(a.c.markets) == 0, t.c.market == any_(a.c.markets)),
+        or_(func.cardinality(a.c.policy_areas) == 0, t.c.policy_id == any_(a.c.policy_areas)),
         ~had_it,
     ]
-    if markets:
-        conditions.append(t.c.market.in_(list(markets)))
-    if policy_areas:
-        conditions.append(t.c.policy_id.in_(list(policy_areas)))
+    newest = (
+        select(scorecards.c.scorecard_id, scorecards.c.version)
+        .where(scorecards.c.queue == t.c.queue)
+        .order_by(scorecards.c.version.desc())
+        .limit(_ONE)
+    )
     result = await session.execute(
-        select(t)
+        select(
+            t,
+            newest.with_only_columns(scorecards.c.scorecard_id)
+            .scalar_subquery()
+            .label("scorecard_id"),
+            newest.with_only_columns(scorecards.c.version)
+            .scalar_subquery()
+            .label("scorecard_version"),
+        )
+        .select_from(t, a)
         .where(*conditions)
         .order_by(t.c.priority.desc(), t.c.due_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        .limit(_ONE)
+        .with_for_update(skip_locked=True, of=t)
     )
     return result.first()
 
@@ -148,40 +199,75 @@ async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
     return result.first()
 
 
+async def lock_task_with_lease(
+    session: AsyncSession, task_id: str, auditor_id: str
+) -> Row[Any] | None:
+    """The task row, locked, with the auditor's lease on it (`lease_status` and the lease's
+    scorecard; nulls when the auditor never had it)."""
+    result = await session.execute(
+        select(
+            tasks,
+            leases.c.status.label("lease_status"),
+            leases.c.scorecard_id.label("lease_scorecard_id"),
+            leases.c.scorecard_version.label("lease_scorecard_version"),
+            leases.c.extensions.label("lease_extensions"),
+        )
+        .select_from(
+            tasks.outerjoin(
+                leases,
+                (leases.c.task_id == tasks.c.task_id) & (leases.c.auditor_id == auditor_id),
+            )
+        )
+        .where(tasks.c.task_id == task_id)
+        .with_for_update(of=tasks)
+    )
+    return result.first()
+
+
 async def get_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
     """The task row, unlocked."""
     return (await session.execute(select(tasks).where(tasks.c.task_id == task_id))).first()
 
 
+def task_update(task_id: str, **values: Any) -> Update:
+    """The UPDATE of columns of one task."""
+    return update(tasks).where(tasks.c.task_id == task_id).values(**values)
+
+
 async def set_task(session: AsyncSession, task_id: str, **values: Any) -> None:
     """Update columns of one task."""
-    await session.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
+    await session.execute(task_update(task_id, **values))
 
 
-async def insert_lease(
-    session: AsyncSession,
+async def execute_together(session: AsyncSession, statements: Sequence[Insert | Update]) -> None:
+    """Run INSERTs and UPDATEs of different rows as one statement (data-modifying CTEs, one
+    round trip). PostgreSQL runs every one of them to completion on the same snapshot, so they
+    must not depend on each other's effects."""
+    if len(statements) == 1:
+        await session.execute(statements[0])
+        return
+    ctes = [statement.cte(f"write_{n}") for n, statement in enumerate(statements)]
+    await session.execute(select(literal(1)).add_cte(*ctes))
+
+
+def lease_insert(
     *,
     task_id: str,
     auditor_id: str,
     now: dt.datetime,
     expires_at: dt.datetime,
     scorecard: tuple[str, int] | None,
-) -> Row[Any]:
-    """Record a new lease and return it."""
-    result = await session.execute(
-        leases.insert()
-        .values(
-            task_id=task_id,
-            auditor_id=auditor_id,
-            status=LeaseStatus.ACTIVE.value,
-            leased_at=now,
-            expires_at=expires_at,
-            scorecard_id=scorecard[0] if scorecard else None,
-            scorecard_version=scorecard[1] if scorecard else None,
-        )
-        .returning(*leases.c)
+) -> Insert:
+    """The INSERT of a new active lease."""
+    return leases.insert().values(
+        task_id=task_id,
+        auditor_id=auditor_id,
+        status=LeaseStatus.ACTIVE.value,
+        leased_at=now,
+        expires_at=expires_at,
+        scorecard_id=scorecard[0] if scorecard else None,
+        scorecard_version=scorecard[1] if scorecard else None,
     )
-    return result.one()
 
 
 async def get_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any] | None:
@@ -192,13 +278,18 @@ async def get_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row
     return result.first()
 
 
-async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
-    """Update columns of one lease."""
-    await session.execute(
+def lease_update(task_id: str, auditor_id: str, **values: Any) -> Update:
+    """The UPDATE of columns of one lease."""
+    return (
         update(leases)
         .where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
         .values(**values)
     )
+
+
+async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
+    """Update columns of one lease."""
+    await session.execute(lease_update(task_id, auditor_id, **values))
 
 
 async def end_active_leases(
@@ -229,7 +320,7 @@ async def lock_tasks_with_lapsed_leases(
     """Lock (skipping locked ones) tasks that have an active lease past its expiry."""
     lapsed = (
         select(leases.c.task_id)
-        .where(leases.c.status == LeaseStatus.ACTIVE.value, leases.c.expires_at < now)
+        .where(leases.c.status == _literal(LeaseStatus.ACTIVE.value), leases.c.expires_at < now)
         .limit(limit)
     )
     result = await session.execute(
@@ -315,6 +406,50 @@ async def closing_verdict(session: AsyncSession, task_id: str) -> Row[Any] | Non
     return result.first()
 
 
+def verdict_insert(
+    verdict: Verdict,
+    *,
+    idempotency_key: str | None = None,
+    scorecard_answers: Mapping[str, str] | None = None,
+    reference_match: bool | None = None,
+) -> Insert:
+    """The INSERT that stores a verdict (its event form included)."""
+    d = verdict.decision
+    return verdicts.insert().values(
+        verdict_id=verdict.verdict_id,
+        task_id=verdict.task_id,
+        decision_id=verdict.decision_id,
+        auditor_id=verdict.auditor_id,
+        round=verdict.round,
+        outcome=verdict.outcome.value,
+        expected_action=verdict.expected_action.value if verdict.expected_action else None,
+        expected_policy_id=verdict.expected_policy_id,
+        error_type=verdict.error_type.value if verdict.error_type else None,
+        severity=verdict.severity.value if verdict.severity else None,
+        notes=verdict.notes,
+        supersedes=verdict.supersedes,
+        idempotency_key=idempotency_key,
+        submitted_at=verdict.submitted_at,
+        event=verdict.model_dump(mode="json"),
+        purpose=verdict.purpose.value,
+        final=verdict.final,
+        blind=verdict.blind,
+        policy_version=verdict.policy_version,
+        moderator_id=d.moderator_id if d else None,
+        moderator_team=d.moderator_team if d else None,
+        queue=d.queue if d else None,
+        market=d.market if d else None,
+        policy_id=d.policy_id if d else None,
+        scorecard_id=verdict.scorecard_id,
+        scorecard_version=verdict.scorecard_version,
+        scorecard_answers=dict(scorecard_answers) if scorecard_answers else None,
+        qa_score=verdict.qa_score,
+        gold_correct=verdict.gold_correct,
+        calibration_agreed=verdict.calibration_agreed,
+        reference_match=reference_match,
+    )
+
+
 async def insert_verdict(
     session: AsyncSession,
     verdict: Verdict,
@@ -324,56 +459,22 @@ async def insert_verdict(
     reference_match: bool | None = None,
 ) -> None:
     """Store a verdict (its event form included)."""
-    d = verdict.decision
     await session.execute(
-        verdicts.insert().values(
-            verdict_id=verdict.verdict_id,
-            task_id=verdict.task_id,
-            decision_id=verdict.decision_id,
-            auditor_id=verdict.auditor_id,
-            round=verdict.round,
-            outcome=verdict.outcome.value,
-            expected_action=verdict.expected_action.value if verdict.expected_action else None,
-            expected_policy_id=verdict.expected_policy_id,
-            error_type=verdict.error_type.value if verdict.error_type else None,
-            severity=verdict.severity.value if verdict.severity else None,
-            notes=verdict.notes,
-            supersedes=verdict.supersedes,
+        verdict_insert(
+            verdict,
             idempotency_key=idempotency_key,
-            submitted_at=verdict.submitted_at,
-            event=verdict.model_dump(mode="json"),
-            purpose=verdict.purpose.value,
-            final=verdict.final,
-            blind=verdict.blind,
-            policy_version=verdict.policy_version,
-            moderator_id=d.moderator_id if d else None,
-            moderator_team=d.moderator_team if d else None,
-            queue=d.queue if d else None,
-            market=d.market if d else None,
-            policy_id=d.policy_id if d else None,
-            scorecard_id=verdict.scorecard_id,
-            scorecard_version=verdict.scorecard_version,
-            scorecard_answers=dict(scorecard_answers) if scorecard_answers else None,
-            qa_score=verdict.qa_score,
-            gold_correct=verdict.gold_correct,
-            calibration_agreed=verdict.calibration_agreed,
+            scorecard_answers=scorecard_answers,
             reference_match=reference_match,
         )
     )
 
 
-async def set_reference_matches(session: AsyncSession, matches: Mapping[str, bool]) -> None:
-    """Record, per review, whether it matched the reference label of its round."""
-    for verdict_id, match in matches.items():
-        await session.execute(
-            update(verdicts)
-            .where(verdicts.c.verdict_id == verdict_id)
-            .values(reference_match=match)
-        )
+def verdict_update(verdict_id: str, **values: Any) -> Update:
+    """The UPDATE of columns of one verdict (never its event)."""
+    return update(verdicts).where(verdicts.c.verdict_id == verdict_id).values(**values)
 
 
-async def append_log(
-    session: AsyncSession,
+def log_insert(
     *,
     at: dt.datetime,
     actor: str,
@@ -381,18 +482,21 @@ async def append_log(
     subject_type: str,
     subject_id: str,
     details: Mapping[str, Any] | None = None,
-) -> None:
-    """Add one entry to the append-only audit log (a trigger refuses updates and deletes)."""
-    await session.execute(
-        audit_log.insert().values(
-            at=at,
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=dict(details or {}),
-        )
+) -> Insert:
+    """The INSERT of one entry of the append-only audit log."""
+    return audit_log.insert().values(
+        at=at,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details=dict(details or {}),
     )
+
+
+async def append_log(session: AsyncSession, **entry: Any) -> None:
+    """Add one entry to the append-only audit log (a trigger refuses updates and deletes)."""
+    await session.execute(log_insert(**entry))
 
 
 async def count_open_tasks(session: AsyncSession) -> dict[str, int]:

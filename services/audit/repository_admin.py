@@ -124,19 +124,6 @@ def _scorecard(row: Row[Any]) -> Scorecard:
     )
 
 
-async def latest_scorecard_for_queue(session: AsyncSession, queue: str) -> Scorecard | None:
-    """The newest scorecard version of a queue."""
-    row = (
-        await session.execute(
-            select(scorecards)
-            .where(scorecards.c.queue == queue)
-            .order_by(scorecards.c.version.desc(), scorecards.c.created_at.desc())
-            .limit(1)
-        )
-    ).first()
-    return _scorecard(row) if row else None
-
-
 async def get_scorecard(
     session: AsyncSession, scorecard_id: str, version: int | None = None
 ) -> Scorecard | None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import handlers, handlers_admin
+from services.audit.catalog import Catalog
 from services.audit.errors import Conflict, Refused
 from services.audit.tables import audit_log, leases, tasks
 from shared.db.engine import build_engine, build_sessions
@@ -57,7 +58,7 @@ async def claim(
     sessions: async_sessionmaker[AsyncSession], auditor_id: str, now: dt.datetime = NOW
 ) -> str | None:
     claimed = await handlers.claim_next_task(
-        sessions=sessions, auditor_id=auditor_id, now=now, lease=LEASE
+        sessions=sessions, catalog=Catalog(), auditor_id=auditor_id, now=now, lease=LEASE
     )
     return claimed.task.task_id if claimed else None
 
