@@ -72,12 +72,12 @@ async def claim(
 
 
 @router.get("/tasks/mine", response_model=list[ClaimedTask])
-async def my_tasks(auditor: Auditor, sessions: Sessions) -> list[ClaimedTask]:
+async def my_tasks(auditor: Auditor, sessions: Sessions, catalog: References) -> list[ClaimedTask]:
     """The tasks leased to the caller now (to pick up where they left off)."""
-    rows = await queries.my_tasks(sessions=sessions, auditor_id=auditor.subject)
+    held = await queries.my_tasks(sessions=sessions, catalog=catalog, auditor_id=auditor.subject)
     return [
-        views.claimed_task(row, lease_expires_at=row.lease_expires_at, scorecard=None)
-        for row in rows
+        views.claimed_task(row, lease_expires_at=row.lease_expires_at, scorecard=scorecard)
+        for row, scorecard in held
     ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import repository as repo
 from services.audit import repository_admin as admin_repo
+from services.audit.catalog import Catalog
 from services.audit.domain.scoring import Scorecard
 from services.audit.domain.stats import Proportion, proportion
 from services.audit.domain.verdicts import LeaseStatus, TaskStatus
@@ -158,11 +159,22 @@ async def task_for(
 
 
 async def my_tasks(
-    *, sessions: async_sessionmaker[AsyncSession], auditor_id: str
-) -> list[Row[Any]]:
-    """The tasks currently leased to an auditor."""
+    *, sessions: async_sessionmaker[AsyncSession], catalog: Catalog, auditor_id: str
+) -> list[tuple[Row[Any], Scorecard | None]]:
+    """The tasks currently leased to an auditor, each with the scorecard its lease answers."""
     async with sessions() as session:
-        return await repo.active_leases_of(session, auditor_id)
+        rows = await repo.active_leases_of(session, auditor_id)
+        return [
+            (
+                row,
+                await catalog.scorecard(
+                    session, row.lease_scorecard_id, row.lease_scorecard_version
+                )
+                if row.lease_scorecard_id
+                else None,
+            )
+            for row in rows
+        ]
 
 
 async def task_verdicts(

@@ -302,7 +302,12 @@ async def end_active_leases(
 async def active_leases_of(session: AsyncSession, auditor_id: str) -> list[Row[Any]]:
     """The auditor's active leases with their tasks, soonest expiry first."""
     result = await session.execute(
-        select(tasks, leases.c.expires_at.label("lease_expires_at"))
+        select(
+            tasks,
+            leases.c.expires_at.label("lease_expires_at"),
+            leases.c.scorecard_id.label("lease_scorecard_id"),
+            leases.c.scorecard_version.label("lease_scorecard_version"),
+        )
         .join(leases, leases.c.task_id == tasks.c.task_id)
         .where(leases.c.auditor_id == auditor_id, leases.c.status == LeaseStatus.ACTIVE.value)
         .order_by(leases.c.expires_at)

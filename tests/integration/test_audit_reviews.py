@@ -289,6 +289,8 @@ async def test_scorecards_score_verdicts_and_old_verdicts_keep_their_version(
 
     second = await audit.claim("a1")
     assert second is not None and second["scorecard"]["version"] == 2
+    mine = (await audit.http.get("/v1/tasks/mine", headers=audit.as_("a1", Role.AUDITOR))).json()
+    assert [(t["task_id"], t["scorecard"]["version"]) for t in mine] == [(second["task_id"], 2)]
     stale = await audit.verdict(
         "a1", second["task_id"], {"outcome": "correct", "scorecard": answers}
     )
