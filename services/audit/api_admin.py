@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.audit import handlers_admin, queries, views
+from services.audit import handlers_admin, queries, queries_stats, views
 from services.audit.deps import (
     AnyRole,
     Auditor,
@@ -75,7 +75,9 @@ async def get_auditor(auditor_id: str, staff: Staff, sessions: Sessions) -> Audi
 @router.get("/auditors/{auditor_id}/stats", response_model=StatsOut, tags=["auditors"])
 async def auditor_stats(auditor_id: str, staff: Staff, sessions: Sessions, clock: Now) -> StatsOut:
     """An auditor's throughput, gold accuracy, calibration agreement and disputes."""
-    stats = await queries.auditor_stats(sessions=sessions, auditor_id=auditor_id, now=clock.now())
+    stats = await queries_stats.auditor_stats(
+        sessions=sessions, auditor_id=auditor_id, now=clock.now()
+    )
     return views.stats_out(stats)
 
 
@@ -90,7 +92,7 @@ async def me(auditor: Auditor, sessions: Sessions) -> AuditorOut:
 @router.get("/me/stats", response_model=StatsOut, tags=["me"])
 async def my_stats(auditor: Auditor, sessions: Sessions, clock: Now) -> StatsOut:
     """The caller's own throughput, gold accuracy, calibration agreement and disputes."""
-    stats = await queries.auditor_stats(
+    stats = await queries_stats.auditor_stats(
         sessions=sessions, auditor_id=auditor.subject, now=clock.now()
     )
     return views.stats_out(stats)
@@ -185,5 +187,5 @@ async def list_gold(
     lead: Lead, sessions: Sessions, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[GoldItemOut]:
     """Gold items and how often auditors matched their answer."""
-    found = await queries.gold_items(sessions=sessions, limit=limit)
+    found = await queries_stats.gold_items(sessions=sessions, limit=limit)
     return [views.gold_item_out(row, accuracy) for row, accuracy in found]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import repository as repo
 from services.audit import repository_admin as admin_repo
+from services.audit import repository_verdicts as verdicts_repo
 from services.audit.catalog import Catalog
 from services.audit.domain.disputes import (
     Challenger,
@@ -28,14 +29,8 @@ from services.audit.domain.disputes import (
     status_of,
 )
 from services.audit.domain.scoring import qa_score
-from services.audit.domain.verdicts import (
-    InvalidVerdict,
-    Submission,
-    amendment_stamp,
-    answer_of,
-    judge,
-    to_event,
-)
+from services.audit.domain.stamps import amendment_stamp, to_event
+from services.audit.domain.verdicts import InvalidVerdict, Submission, answer_of, judge
 from services.audit.errors import Conflict, NotFound, Refused
 from services.audit.handlers_verdicts import (
     ScorecardAnswers,
@@ -95,7 +90,7 @@ async def raise_dispute(
 ) -> Dispute:
     """Open a dispute against a final verdict, due for arbitration within the SLA."""
     async with sessions.begin() as session:
-        row = await repo.get_verdict(session, verdict_id)
+        row = await verdicts_repo.get_verdict(session, verdict_id)
         if row is None:
             raise NotFound(f"no verdict {verdict_id}")
         verdict = Verdict.model_validate(row.event)
@@ -118,7 +113,7 @@ async def raise_dispute(
         try:
             check_disputable(
                 verdict,
-                superseded=await repo.is_superseded(session, verdict_id),
+                superseded=await verdicts_repo.is_superseded(session, verdict_id),
                 disputed_before=await admin_repo.has_dispute(session, verdict_id),
             )
         except NotDisputable as error:
@@ -194,7 +189,7 @@ async def arbitrate(
         if row.status != DisputeStatus.OPEN:
             if row.resolved_by == sme_id and row.status == status_of(ruling):
                 amended_row = (
-                    await repo.get_verdict(session, row.amended_verdict_id)
+                    await verdicts_repo.get_verdict(session, row.amended_verdict_id)
                     if row.amended_verdict_id
                     else None
                 )
@@ -203,7 +198,7 @@ async def arbitrate(
                     Verdict.model_validate(amended_row.event) if amended_row else None,
                 )
             raise Conflict(f"dispute {dispute_id} was already ruled on ({row.status})")
-        original_row = await repo.get_verdict(session, row.verdict_id)
+        original_row = await verdicts_repo.get_verdict(session, row.verdict_id)
         assert original_row is not None
         original = Verdict.model_validate(original_row.event)
         if original.auditor_id == sme_id:
@@ -279,7 +274,7 @@ async def _amend(
         submitted_at=now,
         stamp=stamp,
     )
-    await repo.insert_verdict(
+    await verdicts_repo.insert_verdict(
         session,
         amended,
         scorecard_answers={k: v.value for k, v in scorecard_answers.items()}
@@ -287,6 +282,6 @@ async def _amend(
         else None,
     )
     if original.purpose is VerdictPurpose.CALIBRATION:
-        reviews = await repo.reviews_of(session, original.task_id)
+        reviews = await verdicts_repo.reviews_of(session, original.task_id)
         await set_reference(session, original.task_id, judgement.answer, reviews)
     return amended

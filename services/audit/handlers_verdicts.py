@@ -18,22 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 
 from services.audit import repository as repo
+from services.audit import repository_verdicts as verdicts_repo
 from services.audit.catalog import Catalog
 from services.audit.domain.scoring import CriterionAnswer, Scorecard, qa_score
+from services.audit.domain.stamps import closing_stamp, review_stamp, to_event
 from services.audit.domain.verdicts import (
     InvalidVerdict,
     LeaseStatus,
     Submission,
     TaskStatus,
     answer_of,
-    closing_stamp,
     judge,
     pool_status,
     reference_label,
-    review_stamp,
     round_agrees,
     same_judgement,
-    to_event,
     with_notes,
 )
 from services.audit.errors import Conflict, NotFound, Refused
@@ -91,7 +90,9 @@ async def submit_verdict(
             raise NotFound(f"no task {task_id}")
         if task.lease_status != LeaseStatus.ACTIVE:
             earlier = (
-                await repo.verdict_by_key(session, auditor_id=auditor_id, key=idempotency_key)
+                await verdicts_repo.verdict_by_key(
+                    session, auditor_id=auditor_id, key=idempotency_key
+                )
                 if idempotency_key
                 else None
             )
@@ -154,7 +155,7 @@ async def submit_verdict(
         if done >= task.required_reviews:
             status = TaskStatus.COMPLETED
             if purpose is VerdictPurpose.CALIBRATION:
-                reviews = [*await repo.reviews_of(session, task_id), verdict]
+                reviews = [*await verdicts_repo.reviews_of(session, task_id), verdict]
                 closing = _agreeing_close(task, decision, reviews, now)
                 if closing is None:
                     status = TaskStatus.ADJUDICATING
@@ -164,8 +165,11 @@ async def submit_verdict(
                     matched = matches.pop(verdict.verdict_id)
                     task_values["reference"] = _label_json(answer_of(closing))
                     closing_writes = [
-                        repo.verdict_insert(closing),
-                        *(repo.verdict_update(v, reference_match=m) for v, m in matches.items()),
+                        verdicts_repo.verdict_insert(closing),
+                        *(
+                            verdicts_repo.verdict_update(v, reference_match=m)
+                            for v, m in matches.items()
+                        ),
                         repo.log_insert(
                             at=now,
                             actor=SYSTEM_ACTOR,
@@ -180,7 +184,7 @@ async def submit_verdict(
                         ),
                     ]
         writes: list[Insert | Update] = [
-            repo.verdict_insert(
+            verdicts_repo.verdict_insert(
                 verdict,
                 idempotency_key=idempotency_key,
                 scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
@@ -282,7 +286,7 @@ async def set_reference(
         [
             repo.task_update(task_id, reference=_label_json(reference)),
             *(
-                repo.verdict_update(v, reference_match=m)
+                verdicts_repo.verdict_update(v, reference_match=m)
                 for v, m in _matches(reviews, reference).items()
             ),
         ],
@@ -306,11 +310,11 @@ async def adjudicate(
         if task is None:
             raise NotFound(f"no task {task_id}")
         if task.status != TaskStatus.ADJUDICATING:
-            earlier = await repo.closing_verdict(session, task_id)
+            earlier = await verdicts_repo.closing_verdict(session, task_id)
             if earlier is not None and earlier.auditor_id == sme_id:
                 return Verdict.model_validate(earlier.event)
             raise Conflict(f"task {task_id} is not waiting for adjudication ({task.status})")
-        reviews = await repo.reviews_of(session, task_id)
+        reviews = await verdicts_repo.reviews_of(session, task_id)
         if any(r.auditor_id == sme_id for r in reviews):
             raise Refused("you reviewed this calibration round; another SME must adjudicate it")
         taxonomy = await catalog.taxonomy(session)
@@ -329,7 +333,7 @@ async def adjudicate(
             submitted_at=now,
             stamp=stamp,
         )
-        await repo.insert_verdict(session, closing)
+        await verdicts_repo.insert_verdict(session, closing)
         await set_reference(session, task_id, judgement.answer, reviews)
         await repo.set_task(session, task_id, status=TaskStatus.COMPLETED.value, completed_at=now)
         await repo.append_log(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Row
 
 from services.audit.domain.scoring import Scorecard
 from services.audit.domain.stats import Proportion
-from services.audit.queries import AuditorStats
+from services.audit.queries_stats import AuditorStats
 from services.audit.schemas import (
     AuditorOut,
     AuditorVerdictOut,

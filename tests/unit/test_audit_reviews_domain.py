@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from services.audit.domain.stamps import closing_stamp, review_stamp
 from services.audit.domain.verdicts import (
     InvalidVerdict,
     Submission,
     TaskStatus,
-    closing_stamp,
     judge,
     pool_status,
     purpose_of,
     reference_label,
     resolve_blind,
-    review_stamp,
     round_agrees,
     same_judgement,
 )

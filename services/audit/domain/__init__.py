@@ -1,11 +1,11 @@
 """The audit service's rules, pure (no I/O, no clock): verdicts, scorecards, disputes, figures."""
 
+from services.audit.domain.stamps import Stamp, to_event
 from services.audit.domain.verdicts import (
     CLAIMABLE,
     InvalidVerdict,
     Judgement,
     LeaseStatus,
-    Stamp,
     Submission,
     TaskStatus,
     derive_error_type,
@@ -13,7 +13,6 @@ from services.audit.domain.verdicts import (
     resolve,
     resolve_blind,
     same_judgement,
-    to_event,
 )
 
 __all__ = [
