@@ -20,133 +20,29 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
-import os
-import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.audit_infra import NOW, Infra, bench_task, drop_database, fresh_database, infrastructure
+from bench.audit_ingest import ingest_bench
 from bench.baseline_app import CREATE_TABLE
 from services.audit import handlers, handlers_admin
-from services.audit import repository as repo
-from services.audit.consumers import task_processor
 from shared.auth import Role, issue_token
-from shared.codec import record_decoder
 from shared.db.engine import build_engine, build_sessions
-from shared.db.migrations import upgrade_all
-from shared.events import Decision, Task, encode
-from shared.ids import task_id
 from shared.kafka.admin import ensure_topics
-from shared.kafka.consumer import ConsumerRuntime, Incoming, Outgoing, Process, build_consumer
-from shared.kafka.producer import build_producer
 from shared.settings import Settings
 from shared.topics import Topics
 from tools.infra.common import free_port
-from tools.infra.kafka import KafkaBroker
-from tools.infra.postgres import PostgresServer
 from tools.infra.services import ServiceProcess
 
-NOW = dt.datetime.now(dt.UTC)
 LOGS = Path(tempfile.gettempdir()) / "modqa-bench-logs"
-
-
-@dataclass(frozen=True)
-class Infra:
-    bootstrap: str
-    server_url: str
-
-    def database_url(self, name: str) -> str:
-        return self.server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@asynccontextmanager
-async def infrastructure() -> AsyncIterator[Infra]:
-    """Kafka and PostgreSQL: the ones named in the environment, or our own on free ports."""
-    bootstrap = os.environ.get("MODQA_BENCH_KAFKA_BOOTSTRAP")
-    server_url = os.environ.get("MODQA_BENCH_DATABASE_URL")
-    started: list[KafkaBroker | PostgresServer] = []
-    home = Path(tempfile.mkdtemp(prefix="modqa-bench-"))
-    os.chmod(home, 0o755)  # the postgres system user must reach its folder
-    try:
-        if not bootstrap:
-            kafka = KafkaBroker(home / "kafka", port=free_port(), controller_port=free_port())
-            print("starting Kafka ...", flush=True)
-            await asyncio.to_thread(kafka.start)
-            started.append(kafka)
-            bootstrap = kafka.bootstrap
-        if not server_url:
-            postgres = PostgresServer(home / "postgres", port=free_port())
-            print("starting PostgreSQL ...", flush=True)
-            await asyncio.to_thread(postgres.start)
-            started.append(postgres)
-            server_url = postgres.url()
-        yield Infra(bootstrap=bootstrap, server_url=server_url)
-    finally:
-        for server in reversed(started):
-            await asyncio.to_thread(server.stop)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-async def fresh_database(infra: Infra, name: str, *, migrate: bool) -> str:
-    admin = await asyncpg.connect(infra.database_url("postgres").replace("+asyncpg", ""))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = infra.database_url(name)
-    if migrate:
-        await asyncio.to_thread(upgrade_all, url)
-    return url
-
-
-async def drop_database(infra: Infra, name: str) -> None:
-    admin = await asyncpg.connect(infra.database_url("postgres").replace("+asyncpg", ""))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-def bench_task(i: int) -> Task:
-    decision = Decision(
-        decision_id=f"bench-{i:08d}",
-        content_id=f"content-{i:08d}",
-        content_type="video",
-        content_ref=f"https://content.example/video/{i}",
-        queue=("video", "live", "comments")[i % 3],
-        market=("KR", "US", "DE")[i % 3],
-        language="ko",
-        moderator_id=f"mod-{i % 97}",
-        moderator_kind="human",
-        moderator_team="team-a",
-        policy_id="spam",
-        policy_version=1,
-        action="remove",
-        source="report",
-        decided_at=NOW,
-    )
-    return Task(
-        task_id=task_id(decision.decision_id, "audit"),
-        decision=decision,
-        plan_id="bench",
-        plan_version=1,
-        stratum="all",
-        inclusion_probability=0.05,
-        reasons=["uniform"],
-        priority=i % 100,
-        due_at=NOW + dt.timedelta(minutes=i % 1440),
-        created_at=NOW,
-    )
 
 
 @dataclass
@@ -320,102 +216,6 @@ async def http_bench(infra: Infra, args: argparse.Namespace, tag: str) -> tuple[
     await drop_database(infra, f"bench_audit_{tag}")
     await drop_database(infra, f"bench_baseline_{tag}")
     return audit_load, baseline_load
-
-
-def one_insert_per_message(sessions: async_sessionmaker[AsyncSession]) -> Process[Task]:
-    """The naive consumer: one INSERT and one transaction per message."""
-
-    async def process(items: list[Incoming[Task]]) -> Sequence[Outgoing]:
-        for item in items:
-            async with sessions.begin() as session:
-                await repo.insert_tasks(session, [item.event])
-        return ()
-
-    return process
-
-
-async def ingest(
-    infra: Infra,
-    topic: str,
-    n: int,
-    make: Callable[[async_sessionmaker[AsyncSession]], Process[Task]],
-    name: str,
-    tag: str,
-) -> float:
-    """Seconds from the first consumed batch until all `n` tasks are stored."""
-    database = f"bench_ingest_{name}_{tag}"
-    url = await fresh_database(infra, database, migrate=True)
-    settings = Settings(environment="test", kafka_bootstrap=infra.bootstrap, database_url=url)
-    engine = build_engine(settings)
-    sessions = build_sessions(engine)
-    inner = make(sessions)
-    done = asyncio.Event()
-    seen = 0
-    first: float | None = None
-    finished = 0.0
-
-    async def process(items: list[Incoming[Task]]) -> Sequence[Outgoing]:
-        nonlocal seen, first, finished
-        if first is None:
-            first = time.perf_counter()
-        out = await inner(items)
-        seen += len(items)
-        if seen >= n:
-            finished = time.perf_counter()
-            done.set()
-        return out
-
-    group = f"bench-{name}-{tag}"
-    consumer = build_consumer(settings, group_id=group, client_id=group)
-    producer = build_producer(settings, client_id=group)
-    await consumer.start()
-    await producer.start()
-    runtime: ConsumerRuntime[Task] = ConsumerRuntime(
-        service="bench",
-        consumer=consumer,
-        producer=producer,
-        topics=[topic],
-        group_id=group,
-        decode=record_decoder(Task),
-        process=process,
-        batch_max=500,
-        poll_ms=50,
-    )
-    runtime.subscribe()
-    running = asyncio.create_task(runtime.run())
-    try:
-        await asyncio.wait_for(done.wait(), timeout=600)
-    finally:
-        runtime.stop()
-        await running
-        await consumer.stop()
-        await producer.stop()
-        await engine.dispose()
-        await drop_database(infra, database)
-    assert first is not None
-    return finished - first
-
-
-async def ingest_bench(infra: Infra, n: int, tag: str) -> tuple[float, float]:
-    topics = Topics(prefix=f"bench{tag}.ingest.")
-    await ensure_topics(infra.bootstrap, topics)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=infra.bootstrap, acks="all", enable_idempotence=True, linger_ms=20
-    )
-    await producer.start()
-    try:
-        print(f"producing {n} tasks to {topics.tasks} ...", flush=True)
-        for i in range(n):
-            task = bench_task(i)
-            await producer.send(topics.tasks, encode(task), key=task.task_id.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
-    print("ingest: batched (the service's task processor) ...", flush=True)
-    batched = await ingest(infra, topics.tasks, n, task_processor, "batched", tag)
-    print("ingest: one insert per message ...", flush=True)
-    single = await ingest(infra, topics.tasks, n, one_insert_per_message, "single", tag)
-    return batched, single
 
 
 def p50_p99(values: Sequence[float]) -> str:
