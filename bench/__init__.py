@@ -1,0 +1,1 @@
+"""Benchmarks, run by their own Makefile targets (`make bench-audit`), never by `make test`."""

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     sampler_base_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     sampler_plan_salt: str = "modqa-default-salt"
     lease_seconds: int = Field(default=600, ge=1)
+    audit_sweep_seconds: float = Field(
+        default=5.0, gt=0, description="how often audit takes back lapsed leases"
+    )
+    dispute_sla_hours: float = Field(default=48.0, gt=0, description="arbitration due time")
     metrics_refresh_seconds: float = Field(default=2.0, gt=0)
     drift_baseline_error_rate: float = Field(
         default=0.05, gt=0, lt=1, description="in-control error rate the CUSUM watches (p0)"

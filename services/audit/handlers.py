@@ -1,90 +1,208 @@
-"""Audit commands and events: one function each, one transaction each."""
+"""The work queue's commands and events: one function each, one transaction each.
+
+Tasks in, claims, lease extension, release and expiry (verdicts are in `handlers_verdicts`).
+Every state change is written to the audit log.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import repository
-from services.audit.domain import Submission, resolve, to_event
-from services.audit.tables import outbox
-from shared.db.outbox import OutboxMessage, enqueue
-from shared.events import Decision, Task, Verdict, encode
-from shared.ids import new_id
-from shared.taxonomy import Taxonomy
-from shared.topics import Topics
+from services.audit import repository as repo
+from services.audit.catalog import Catalog
+from services.audit.domain.scoring import Scorecard
+from services.audit.domain.verdicts import LeaseStatus, TaskStatus, pool_status
+from services.audit.errors import Conflict, NotFound, Refused
+from shared.events import Task
+
+SYSTEM_ACTOR = "modqa-audit"
+"""The actor the audit log names for changes the service makes itself (lease expiry)."""
 
 
-class TaskNotFound(LookupError):
-    """No task has that id."""
+@dataclass(frozen=True)
+class Claimed:
+    """A task just leased to an auditor: the task, the lease, and the scorecard to answer."""
 
-
-class NotLeasedToCaller(PermissionError):
-    """The task is not leased to the caller (any more)."""
+    task: Row[Any]
+    lease_expires_at: dt.datetime
+    scorecard: Scorecard | None
 
 
 async def store_tasks(*, sessions: async_sessionmaker[AsyncSession], batch: Sequence[Task]) -> int:
     """Store consumed tasks idempotently; returns how many were new."""
     async with sessions.begin() as session:
-        return await repository.insert_tasks(session, batch)
+        return await repo.insert_tasks(session, batch)
 
 
 async def claim_next_task(
     *,
     sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
     auditor_id: str,
     now: dt.datetime,
     lease: dt.timedelta,
-) -> Row[Any] | None:
-    """Lease the auditor's best next task, or None when the queue is empty for them."""
+) -> Claimed | None:
+    """Lease the auditor's best next task, or None when there is none for them."""
     async with sessions.begin() as session:
-        return await repository.lease_next(session, auditor_id=auditor_id, now=now, lease=lease)
+        task = await repo.pick_task(session, auditor_id=auditor_id)
+        if task is None:
+            if not await repo.can_claim(session, auditor_id):
+                raise Refused(
+                    f"'{auditor_id}' is not an active registered auditor; a lead registers "
+                    "auditors with PUT /v1/auditors/{auditor_id}"
+                )
+            return None
+        scorecard = (
+            await catalog.scorecard(session, task.scorecard_id, task.scorecard_version)
+            if task.scorecard_id
+            else None
+        )
+        expires_at = now + lease
+        active = task.active_leases + 1
+        status = pool_status(
+            required=task.required_reviews,
+            active=active,
+            done=task.reviews_done,
+            lapsed=task.status == TaskStatus.EXPIRED,
+        )
+        await repo.execute_together(
+            session,
+            [
+                repo.lease_insert(
+                    task_id=task.task_id,
+                    auditor_id=auditor_id,
+                    now=now,
+                    expires_at=expires_at,
+                    scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
+                ),
+                repo.task_update(task.task_id, active_leases=active, status=status.value),
+                repo.log_insert(
+                    at=now,
+                    actor=auditor_id,
+                    action="task.claimed",
+                    subject_type="task",
+                    subject_id=task.task_id,
+                    details={"lease_expires_at": expires_at.isoformat()},
+                ),
+            ],
+        )
+        return Claimed(task=task, lease_expires_at=expires_at, scorecard=scorecard)
 
 
-async def submit_verdict(
+async def _locked_task_and_lease(
+    session: AsyncSession, task_id: str, auditor_id: str
+) -> tuple[Row[Any], Row[Any]]:
+    task = await repo.lock_task(session, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task, await _active_lease(session, task_id, auditor_id)
+
+
+async def _active_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any]:
+    held = await repo.get_lease(session, task_id, auditor_id)
+    if held is None or held.status != LeaseStatus.ACTIVE:
+        state = held.status if held else "never leased to you"
+        raise Conflict(f"task {task_id} is not leased to you ({state}); claim a task first")
+    return held
+
+
+async def extend_lease(
     *,
     sessions: async_sessionmaker[AsyncSession],
-    taxonomy: Taxonomy,
-    topics: Topics,
     task_id: str,
     auditor_id: str,
-    submission: Submission,
-    idempotency_key: str | None,
     now: dt.datetime,
-) -> Verdict:
-    """Record the verdict once and queue its event in the same transaction (outbox)."""
+    lease: dt.timedelta,
+) -> dt.datetime:
+    """Give the auditor's active lease a full lease time from now; returns the new expiry."""
     async with sessions.begin() as session:
-        task = await repository.lock_task(session, task_id)
-        if task is None:
-            raise TaskNotFound(f"no task {task_id}")
-        if idempotency_key:
-            earlier = await repository.verdict_by_key(
-                session, auditor_id=auditor_id, key=idempotency_key
-            )
-            if earlier is not None:
-                return Verdict.model_validate(earlier.event)
-        if task.status != "leased" or task.leased_by != auditor_id:
-            raise NotLeasedToCaller(
-                f"task {task_id} is not leased to you (status {task.status}); claim a task first"
-            )
-        decision = Decision.model_validate(task.decision)
-        answer = resolve(submission, decision, taxonomy, on=now.date())
-        verdict = to_event(
-            verdict_id=new_id(),
-            task_id=task_id,
-            decision=decision,
-            auditor_id=auditor_id,
-            answer=answer,
-            round_=1,
-            submitted_at=now,
+        _, held = await _locked_task_and_lease(session, task_id, auditor_id)
+        expires_at = now + lease
+        await repo.set_lease(
+            session, task_id, auditor_id, expires_at=expires_at, extensions=held.extensions + 1
         )
-        await repository.insert_verdict(session, verdict, idempotency_key=idempotency_key)
-        await repository.complete_task(session, task_id, now)
-        await enqueue(
-            session, outbox, [OutboxMessage(topics.verdicts, encode(verdict), key=task_id.encode())]
+        await repo.append_log(
+            session,
+            at=now,
+            actor=auditor_id,
+            action="lease.extended",
+            subject_type="task",
+            subject_id=task_id,
+            details={"lease_expires_at": expires_at.isoformat()},
         )
-        return verdict
+        return expires_at
+
+
+async def release_task(
+    *, sessions: async_sessionmaker[AsyncSession], task_id: str, auditor_id: str, now: dt.datetime
+) -> None:
+    """Hand a leased task back to the pool (it will not come back to this auditor)."""
+    async with sessions.begin() as session:
+        task, _ = await _locked_task_and_lease(session, task_id, auditor_id)
+        await repo.set_lease(
+            session, task_id, auditor_id, status=LeaseStatus.RELEASED.value, ended_at=now
+        )
+        active = task.active_leases - 1
+        await repo.set_task(
+            session,
+            task_id,
+            active_leases=active,
+            status=_reopened(task, active=active, lapsed=False),
+        )
+        await repo.append_log(
+            session,
+            at=now,
+            actor=auditor_id,
+            action="task.released",
+            subject_type="task",
+            subject_id=task_id,
+        )
+
+
+def _reopened(task: Row[Any], *, active: int, lapsed: bool) -> str:
+    """A task's status after a lease ended without a verdict."""
+    if task.status not in (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED):
+        return str(task.status)
+    return pool_status(
+        required=task.required_reviews, active=active, done=task.reviews_done, lapsed=lapsed
+    ).value
+
+
+async def expire_leases(
+    *, sessions: async_sessionmaker[AsyncSession], now: dt.datetime, limit: int = 500
+) -> int:
+    """Take back leases past their expiry and return their tasks to the pool; returns how many."""
+    async with sessions.begin() as session:
+        locked = await repo.lock_tasks_with_lapsed_leases(session, now, limit)
+        if not locked:
+            return 0
+        expired = await repo.expire_leases_of(session, [t.task_id for t in locked], now)
+        per_task = Counter(row.task_id for row in expired)
+        for task in locked:
+            lapsed = per_task.get(task.task_id, 0)
+            if lapsed:
+                active = task.active_leases - lapsed
+                await repo.set_task(
+                    session,
+                    task.task_id,
+                    active_leases=active,
+                    status=_reopened(task, active=active, lapsed=True),
+                )
+        for row in expired:
+            await repo.append_log(
+                session,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="lease.expired",
+                subject_type="task",
+                subject_id=row.task_id,
+                details={"auditor_id": row.auditor_id, "expired_at": row.expires_at.isoformat()},
+            )
+        return len(expired)

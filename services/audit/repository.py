@@ -1,24 +1,57 @@
-"""SQL of the audit service; every function runs inside the caller's transaction."""
+"""SQL of the work queue: tasks, leases and the audit log (verdicts: `repository_verdicts`).
+
+Every function runs inside the caller's transaction. Lock order is always task row first,
+then its leases or verdicts, so claims, verdicts, releases and the expiry sweep never deadlock.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert, Update
 
-from services.audit.tables import tasks, verdicts
-from shared.events import Task, Verdict
+from services.audit.domain.verdicts import CLAIMABLE, LeaseStatus, TaskStatus, purpose_of
+from services.audit.tables import audit_log, auditors, leases, scorecards, tasks
+from shared.events import Decision, Task, VerdictPurpose
+
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
 
 
-def _task_row(task: Task) -> dict[str, Any]:
-    d = task.decision
+def _literal(value: str) -> ColumnElement[str]:
+    """A constant written into the SQL text, not a parameter: the generic plan PostgreSQL keeps
+    for a prepared statement can only use a partial index (`tasks_claimable`,
+    `leases_active_expiry`) when the query names the index's constants."""
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
+def _literals(values: Iterable[str]) -> list[ColumnElement[str]]:
+    return [_literal(value) for value in values]
+
+
+_ONE: ColumnElement[int] = literal_column("1")
+"""LIMIT 1 written into the SQL: with `LIMIT $1` a generic plan guesses a tenth of the table
+and prefers sorting every claimable task to walking the index."""
+
+
+def _decision_columns(d: Decision) -> dict[str, Any]:
     return {
-        "task_id": task.task_id,
         "decision_id": d.decision_id,
         "decision": d.model_dump(mode="json"),
         "moderator_id": d.moderator_id,
@@ -26,6 +59,13 @@ def _task_row(task: Task) -> dict[str, Any]:
         "market": d.market,
         "language": d.language,
         "policy_id": d.policy_id,
+    }
+
+
+def _task_row(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.task_id,
+        **_decision_columns(task.decision),
         "pool": task.pool,
         "plan_id": task.plan_id,
         "plan_version": task.plan_version,
@@ -37,6 +77,7 @@ def _task_row(task: Task) -> dict[str, Any]:
         "blind": task.blind,
         "due_at": task.due_at,
         "created_at": task.created_at,
+        "purpose": purpose_of(task.reasons, task.required_reviews).value,
     }
 
 
@@ -44,39 +85,104 @@ async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> int:
     """Store tasks once: a task id seen before is left as it is. Returns how many were new."""
     if not batch:
         return 0
-    unique = {task.task_id: task for task in batch}
+    rows = [_task_row(task) for task in {task.task_id: task for task in batch}.values()]
+    # executemany: SQLAlchemy compiles the one-row INSERT once and sends the rows as
+    # multi-row VALUES pages of at most 1,000 rows (20,000 parameters, under PostgreSQL's
+    # 32,767); a hand-built 500-row VALUES was compiled on every batch and cost more than the
+    # database's work
     result = await session.execute(
-        insert(tasks)
-        .values([_task_row(task) for task in unique.values()])
-        .on_conflict_do_nothing(index_elements=["task_id"])
-        .returning(tasks.c.task_id)
+        insert(tasks).on_conflict_do_nothing(index_elements=["task_id"]).returning(tasks.c.task_id),
+        rows,
     )
     return len(result.all())
 
 
-async def lease_next(
-    session: AsyncSession, *, auditor_id: str, now: dt.datetime, lease: dt.timedelta
-) -> Row[Any] | None:
-    """Lease the most urgent claimable task to the auditor; concurrent callers skip locked rows."""
-    claimable = (
-        select(tasks.c.task_id)
-        .where(
-            or_(
-                tasks.c.status == "pending",
-                and_(tasks.c.status == "leased", tasks.c.lease_expires_at < now),
-            ),
-            tasks.c.moderator_id != auditor_id,
+async def insert_gold_task(
+    session: AsyncSession,
+    *,
+    task_id: str,
+    decision: Decision,
+    answer: Mapping[str, Any],
+    reviews: int,
+    priority: int,
+    blind: bool,
+    due_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Store a lead's gold item as a task that looks like any other to auditors."""
+    await session.execute(
+        tasks.insert().values(
+            task_id=task_id,
+            **_decision_columns(decision),
+            pool=decision.language,
+            plan_id="gold",
+            plan_version=1,
+            stratum="gold",
+            inclusion_probability=None,
+            reasons=["gold"],
+            required_reviews=reviews,
+            priority=priority,
+            blind=blind,
+            due_at=due_at,
+            created_at=now,
+            purpose=VerdictPurpose.GOLD.value,
+            gold_answer=dict(answer),
         )
-        .order_by(tasks.c.priority.desc(), tasks.c.due_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    )
+
+
+def is_claiming_auditor(auditor_id: str) -> ColumnElement[bool]:
+    """The registry row of an active person registered with the `auditor` role."""
+    a = auditors
+    return and_(
+        a.c.auditor_id == auditor_id, a.c.active.is_(True), _literal("auditor") == any_(a.c.roles)
+    )
+
+
+async def can_claim(session: AsyncSession, auditor_id: str) -> bool:
+    """True when the person is an active registered auditor."""
+    found = await session.scalar(select(exists().where(is_claiming_auditor(auditor_id))))
+    return bool(found)
+
+
+async def pick_task(session: AsyncSession, *, auditor_id: str) -> Row[Any] | None:
+    """Lock the most urgent claimable task the auditor is qualified for and never had, skipping
+    rows other claimers hold: routing by the registry's languages, markets and policy areas
+    (empty markets or areas mean any), then priority and due time; never the auditor's own
+    decision; nothing for someone who is not an active registered auditor. The row also names
+    the newest scorecard of the task's queue (`scorecard_id`, `scorecard_version`, or nulls)."""
+    t, a = tasks, auditors
+    had_it = exists().where(leases.c.task_id == t.c.task_id, leases.c.auditor_id == auditor_id)
+    conditions = [
+        is_claiming_auditor(auditor_id),
+        t.c.status.in_(_literals(s.value for s in CLAIMABLE)),
+        t.c.moderator_id != auditor_id,
+        t.c.language == any_(a.c.languages),
+        or_(func.cardinality(a.c.markets) == 0, t.c.market == any_(a.c.markets)),
+        or_(func.cardinality(a.c.policy_areas) == 0, t.c.policy_id == any_(a.c.policy_areas)),
+        ~had_it,
+    ]
+    newest = (
+        select(scorecards.c.scorecard_id, scorecards.c.version)
+        .where(scorecards.c.queue == t.c.queue)
+        .order_by(scorecards.c.version.desc())
+        .limit(_ONE)
     )
     result = await session.execute(
-        update(tasks)
-        .where(tasks.c.task_id == claimable)
-        .values(status="leased", leased_by=auditor_id, lease_expires_at=now + lease)
-        .returning(*tasks.c)
+        select(
+            t,
+            newest.with_only_columns(scorecards.c.scorecard_id)
+            .scalar_subquery()
+            .label("scorecard_id"),
+            newest.with_only_columns(scorecards.c.version)
+            .scalar_subquery()
+            .label("scorecard_version"),
+        )
+        .select_from(t, a)
+        .where(*conditions)
+        .order_by(t.c.priority.desc(), t.c.due_at)
+        .limit(_ONE)
+        .with_for_update(skip_locked=True, of=t)
     )
     return result.first()
 
@@ -89,45 +195,191 @@ async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
     return result.first()
 
 
-async def verdict_by_key(session: AsyncSession, *, auditor_id: str, key: str) -> Row[Any] | None:
-    """The verdict an auditor already submitted with this idempotency key."""
+async def lock_task_with_lease(
+    session: AsyncSession, task_id: str, auditor_id: str
+) -> Row[Any] | None:
+    """The task row, locked, with the auditor's lease on it (`lease_status` and the lease's
+    scorecard; nulls when the auditor never had it)."""
     result = await session.execute(
-        select(verdicts).where(
-            verdicts.c.auditor_id == auditor_id, verdicts.c.idempotency_key == key
+        select(
+            tasks,
+            leases.c.status.label("lease_status"),
+            leases.c.scorecard_id.label("lease_scorecard_id"),
+            leases.c.scorecard_version.label("lease_scorecard_version"),
+            leases.c.extensions.label("lease_extensions"),
         )
+        .select_from(
+            tasks.outerjoin(
+                leases,
+                (leases.c.task_id == tasks.c.task_id) & (leases.c.auditor_id == auditor_id),
+            )
+        )
+        .where(tasks.c.task_id == task_id)
+        .with_for_update(of=tasks)
     )
     return result.first()
 
 
-async def insert_verdict(
-    session: AsyncSession, verdict: Verdict, *, idempotency_key: str | None
+async def get_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
+    """The task row, unlocked."""
+    return (await session.execute(select(tasks).where(tasks.c.task_id == task_id))).first()
+
+
+def task_update(task_id: str, **values: Any) -> Update:
+    """The UPDATE of columns of one task."""
+    return update(tasks).where(tasks.c.task_id == task_id).values(**values)
+
+
+async def set_task(session: AsyncSession, task_id: str, **values: Any) -> None:
+    """Update columns of one task."""
+    await session.execute(task_update(task_id, **values))
+
+
+async def execute_together(session: AsyncSession, statements: Sequence[Insert | Update]) -> None:
+    """Run INSERTs and UPDATEs of different rows as one statement (data-modifying CTEs, one
+    round trip). PostgreSQL runs every one of them to completion on the same snapshot, so they
+    must not depend on each other's effects."""
+    if len(statements) == 1:
+        await session.execute(statements[0])
+        return
+    ctes = [statement.cte(f"write_{n}") for n, statement in enumerate(statements)]
+    await session.execute(select(literal(1)).add_cte(*ctes))
+
+
+def lease_insert(
+    *,
+    task_id: str,
+    auditor_id: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    scorecard: tuple[str, int] | None,
+) -> Insert:
+    """The INSERT of a new active lease."""
+    return leases.insert().values(
+        task_id=task_id,
+        auditor_id=auditor_id,
+        status=LeaseStatus.ACTIVE.value,
+        leased_at=now,
+        expires_at=expires_at,
+        scorecard_id=scorecard[0] if scorecard else None,
+        scorecard_version=scorecard[1] if scorecard else None,
+    )
+
+
+async def get_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row[Any] | None:
+    """The auditor's lease on a task, whatever its state."""
+    result = await session.execute(
+        select(leases).where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
+    )
+    return result.first()
+
+
+def lease_update(task_id: str, auditor_id: str, **values: Any) -> Update:
+    """The UPDATE of columns of one lease."""
+    return (
+        update(leases)
+        .where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
+        .values(**values)
+    )
+
+
+async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
+    """Update columns of one lease."""
+    await session.execute(lease_update(task_id, auditor_id, **values))
+
+
+async def end_active_leases(
+    session: AsyncSession, task_id: str, *, status: LeaseStatus, now: dt.datetime
 ) -> None:
-    """Store a verdict (its event form included)."""
+    """End every active lease of a task."""
     await session.execute(
-        verdicts.insert().values(
-            verdict_id=verdict.verdict_id,
-            task_id=verdict.task_id,
-            decision_id=verdict.decision_id,
-            auditor_id=verdict.auditor_id,
-            round=verdict.round,
-            outcome=verdict.outcome.value,
-            expected_action=verdict.expected_action.value if verdict.expected_action else None,
-            expected_policy_id=verdict.expected_policy_id,
-            error_type=verdict.error_type.value if verdict.error_type else None,
-            severity=verdict.severity.value if verdict.severity else None,
-            notes=verdict.notes,
-            supersedes=verdict.supersedes,
-            idempotency_key=idempotency_key,
-            submitted_at=verdict.submitted_at,
-            event=verdict.model_dump(mode="json"),
+        update(leases)
+        .where(leases.c.task_id == task_id, leases.c.status == LeaseStatus.ACTIVE.value)
+        .values(status=status.value, ended_at=now)
+    )
+
+
+async def active_leases_of(session: AsyncSession, auditor_id: str) -> list[Row[Any]]:
+    """The auditor's active leases with their tasks, soonest expiry first."""
+    result = await session.execute(
+        select(
+            tasks,
+            leases.c.expires_at.label("lease_expires_at"),
+            leases.c.scorecard_id.label("lease_scorecard_id"),
+            leases.c.scorecard_version.label("lease_scorecard_version"),
         )
+        .join(leases, leases.c.task_id == tasks.c.task_id)
+        .where(leases.c.auditor_id == auditor_id, leases.c.status == LeaseStatus.ACTIVE.value)
+        .order_by(leases.c.expires_at)
+    )
+    return list(result.all())
+
+
+async def lock_tasks_with_lapsed_leases(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> list[Row[Any]]:
+    """Lock (skipping locked ones) tasks that have an active lease past its expiry."""
+    lapsed = (
+        select(leases.c.task_id)
+        .where(leases.c.status == _literal(LeaseStatus.ACTIVE.value), leases.c.expires_at < now)
+        .limit(limit)
+    )
+    result = await session.execute(
+        select(tasks).where(tasks.c.task_id.in_(lapsed)).with_for_update(skip_locked=True)
+    )
+    return list(result.all())
+
+
+async def expire_leases_of(
+    session: AsyncSession, task_ids: Sequence[str], now: dt.datetime
+) -> list[Row[Any]]:
+    """Mark the lapsed active leases of these (locked) tasks expired; returns them."""
+    result = await session.execute(
+        update(leases)
+        .where(
+            leases.c.task_id.in_(list(task_ids)),
+            leases.c.status == LeaseStatus.ACTIVE.value,
+            leases.c.expires_at < now,
+        )
+        .values(status=LeaseStatus.EXPIRED.value, ended_at=now)
+        .returning(leases.c.task_id, leases.c.auditor_id, leases.c.expires_at)
+    )
+    return list(result.all())
+
+
+def log_insert(
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> Insert:
+    """The INSERT of one entry of the append-only audit log."""
+    return audit_log.insert().values(
+        at=at,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details=dict(details or {}),
     )
 
 
-async def complete_task(session: AsyncSession, task_id: str, now: dt.datetime) -> None:
-    """Mark a task completed and drop its lease."""
-    await session.execute(
-        update(tasks)
-        .where(tasks.c.task_id == task_id)
-        .values(status="completed", completed_at=now, lease_expires_at=None)
+async def append_log(session: AsyncSession, **entry: Any) -> None:
+    """Add one entry to the append-only audit log (a trigger refuses updates and deletes)."""
+    await session.execute(log_insert(**entry))
+
+
+async def count_open_tasks(session: AsyncSession) -> dict[str, int]:
+    """Open tasks per status (for the backlog gauge)."""
+    open_statuses = [s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING)]
+    result = await session.execute(
+        select(tasks.c.status, func.count())
+        .where(tasks.c.status.in_(open_statuses))
+        .group_by(tasks.c.status)
     )
+    counts = dict.fromkeys(open_statuses, 0)
+    counts.update({status: n for status, n in result.all()})
+    return counts

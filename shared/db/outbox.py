@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from shared.background import pause
 from shared.errors import is_transient
@@ -92,6 +93,19 @@ async def enqueue(session: AsyncSession, table: Table, messages: Sequence[Outbox
             for m in messages
         ],
     )
+
+
+def enqueue_statement(table: Table, messages: Sequence[OutboxMessage]) -> Insert:
+    """The INSERT that adds messages to the outbox, for a caller that sends it together with the
+    other writes of its transaction (one round trip); it must run in that transaction."""
+    if not messages:
+        raise ValueError("enqueue_statement needs at least one message")
+    rows = [
+        {"topic": m.topic, "key": m.key, "value": m.value, "headers": [list(h) for h in m.headers]}
+        for m in messages
+    ]
+    # a single-row VALUES is compiled once and cached; a multi-row one is compiled every time
+    return table.insert().values(**rows[0]) if len(rows) == 1 else table.insert().values(rows)
 
 
 class OutboxRelay:

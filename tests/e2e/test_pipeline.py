@@ -157,6 +157,12 @@ async def audit_everything(system: RunningSystem) -> dict[str, int]:
     async with httpx.AsyncClient(
         base_url=system.url("audit"), headers=auditor, timeout=10
     ) as client:
+        registered = await client.put(
+            "/v1/auditors/auditor-e2e",
+            json={"name": "E2E auditor", "languages": ["ko", "id", "en", "de"]},
+            headers=system.headers("lead-e2e", Role.LEAD),
+        )
+        assert registered.status_code == 200, registered.text
         while True:
             claimed = await client.post("/v1/tasks/claim")
             if claimed.status_code == 204:

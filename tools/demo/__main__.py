@@ -71,6 +71,7 @@ async def main_async(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     ttl = dt.timedelta(days=7)
     languages = list(MARKETS.values())
+    lead = issue_token(settings.auth_secret, subject="demo-lead", roles=[Role.LEAD], ttl=ttl)
     auditors = [
         run_auditor(
             name=f"auditor-{languages[n % len(languages)]}-{n}",
@@ -80,6 +81,11 @@ async def main_async(args: argparse.Namespace) -> None:
             ),
             stream=stream,
             stop=stop,
+            subject=f"auditor-{n}",
+            # three languages each, so every language has several auditors (calibration
+            # tasks need k distinct ones)
+            languages=[languages[(n + k) % len(languages)] for k in range(3)],
+            lead_token=lead,
         )
         for n in range(args.auditors)
     ]

@@ -1,10 +1,13 @@
-"""Simulated auditors: claim a task, judge it with the generator's ground truth, submit, repeat."""
+"""Simulated auditors: register, claim a task, judge it with the generator's ground truth,
+submit, repeat. They handle blind tasks (they label the content), calibration tasks (they
+answer like any other; the service closes the round) and scorecards (every criterion)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -16,21 +19,52 @@ from tools.demo.generator import DecisionStream
 log = logging.getLogger(__name__)
 
 
-def answer(stream: DecisionStream, decision: dict[str, Any]) -> dict[str, Any]:
-    """The verdict a careful auditor gives a demo decision."""
-    truth = stream.truth(DecisionStream.index_of(decision["decision_id"]))
-    right = truth.action.value == decision["action"] and (
-        truth.policy_id is None or truth.policy_id == decision["policy_id"]
+def answer(stream: DecisionStream, task: dict[str, Any]) -> dict[str, Any]:
+    """The verdict a careful auditor gives a demo task (a label on a blind task)."""
+    decision = task["decision"]
+    try:
+        truth = stream.truth(DecisionStream.index_of(decision["decision_id"]))
+    except ValueError:  # not one of the stream's decisions (a lead's gold item, say)
+        return {"outcome": "unsure", "notes": "not a decision this simulator knows"}
+    if task.get("blind"):
+        body: dict[str, Any] = {"expected_action": truth.action.value}
+        if truth.policy_id is not None:
+            body["expected_policy_id"] = truth.policy_id
+        right = None
+    else:
+        right = truth.action.value == decision["action"] and (
+            truth.policy_id is None or truth.policy_id == decision["policy_id"]
+        )
+        body = (
+            {"outcome": "correct"}
+            if right
+            else {
+                "outcome": "incorrect",
+                "expected_action": truth.action.value,
+                "expected_policy_id": truth.policy_id
+                if truth.action is not Action.APPROVE
+                else decision["policy_id"],
+            }
+        )
+    scorecard = task.get("scorecard")
+    if scorecard:
+        body["scorecard"] = {
+            c["id"]: "fail" if c.get("critical") and right is False else "pass"
+            for c in scorecard["criteria"]
+        }
+    return body
+
+
+async def register(
+    client: httpx.AsyncClient, *, auditor_id: str, languages: Sequence[str], lead_token: str
+) -> None:
+    """Put the auditor in the registry (as a lead), so the queue routes tasks to them."""
+    response = await client.put(
+        f"/v1/auditors/{auditor_id}",
+        json={"name": auditor_id, "languages": list(languages), "roles": ["auditor"]},
+        headers={"Authorization": f"Bearer {lead_token}"},
     )
-    if right:
-        return {"outcome": "correct"}
-    return {
-        "outcome": "incorrect",
-        "expected_action": truth.action.value,
-        "expected_policy_id": truth.policy_id
-        if truth.action is not Action.APPROVE
-        else decision["policy_id"],
-    }
+    response.raise_for_status()
 
 
 async def run_auditor(
@@ -41,13 +75,27 @@ async def run_auditor(
     stream: DecisionStream,
     stop: asyncio.Event,
     think_s: tuple[float, float] = (0.2, 1.0),
+    subject: str | None = None,
+    languages: Sequence[str] = (),
+    lead_token: str | None = None,
 ) -> None:
-    """One auditor's working day, until `stop` is set."""
+    """One auditor's working day, until `stop` is set (registering first when given a lead
+    token and languages)."""
     rng = random.Random(name)
     headers = {"Authorization": f"Bearer {token}"}
+    registered = lead_token is None or not languages
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
         while not stop.is_set():
             try:
+                if not registered:
+                    assert lead_token is not None
+                    await register(
+                        client,
+                        auditor_id=subject or name,
+                        languages=languages,
+                        lead_token=lead_token,
+                    )
+                    registered = True
                 claimed = await client.post("/v1/tasks/claim")
                 if claimed.status_code == 204:
                     await pause(stop, 1.0)
@@ -55,7 +103,7 @@ async def run_auditor(
                 claimed.raise_for_status()
                 task = claimed.json()
                 await pause(stop, rng.uniform(*think_s))
-                body = answer(stream, task["decision"])
+                body = answer(stream, task)
                 response = await client.post(
                     f"/v1/tasks/{task['task_id']}/verdict",
                     json=body,
@@ -67,5 +115,5 @@ async def run_auditor(
                         extra={"status": response.status_code, "body": response.text[:300]},
                     )
             except httpx.HTTPError as error:
-                log.warning("audit service unreachable", extra={"error": str(error)})
+                log.warning("audit service unreachable or refusing", extra={"error": str(error)})
                 await pause(stop, 2.0)

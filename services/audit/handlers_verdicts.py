@@ -1,0 +1,349 @@
+"""Verdict commands: an auditor's verdict (primary, calibration, gold), the closing of a
+calibration round, and the SME's adjudication when the round disagreed.
+
+One transaction each; every verdict event goes to the outbox in the transaction that stores
+the verdict, and every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert, Update
+
+from services.audit import repository as repo
+from services.audit import repository_verdicts as verdicts_repo
+from services.audit.catalog import Catalog
+from services.audit.domain.scoring import CriterionAnswer, Scorecard, qa_score
+from services.audit.domain.stamps import closing_stamp, review_stamp, to_event
+from services.audit.domain.verdicts import (
+    InvalidVerdict,
+    LeaseStatus,
+    Submission,
+    TaskStatus,
+    answer_of,
+    judge,
+    pool_status,
+    reference_label,
+    round_agrees,
+    same_judgement,
+    with_notes,
+)
+from services.audit.errors import Conflict, NotFound, Refused
+from services.audit.handlers import SYSTEM_ACTOR
+from services.audit.tables import outbox
+from shared.db.outbox import OutboxMessage, enqueue, enqueue_statement
+from shared.events import Action, Decision, Verdict, VerdictPurpose, encode
+from shared.ids import new_id
+from shared.taxonomy import Taxonomy
+from shared.topics import Topics
+
+CONSENSUS_AUDITOR = "calibration-consensus"
+"""The auditor id of the closing verdict of a calibration round whose reviewers agreed."""
+
+ScorecardAnswers = Mapping[str, CriterionAnswer]
+
+
+def _score(
+    scorecard: Scorecard | None, answers: ScorecardAnswers | None
+) -> tuple[float | None, ScorecardAnswers | None]:
+    if scorecard is None:
+        if answers:
+            raise InvalidVerdict("scorecard: this task's queue had no scorecard when you claimed")
+        return None, None
+    if answers is None:
+        raise InvalidVerdict(
+            f"scorecard: answer scorecard '{scorecard.scorecard_id}' v{scorecard.version} "
+            "(every criterion: pass, fail or na)"
+        )
+    return qa_score(scorecard, answers), answers
+
+
+def verdict_message(topics: Topics, verdict: Verdict) -> OutboxMessage:
+    return OutboxMessage(topics.verdicts, encode(verdict), key=verdict.task_id.encode())
+
+
+async def submit_verdict(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    topics: Topics,
+    task_id: str,
+    auditor_id: str,
+    submission: Submission,
+    scorecard_answers: ScorecardAnswers | None,
+    idempotency_key: str | None,
+    now: dt.datetime,
+) -> Verdict:
+    """Record the auditor's verdict once and queue its event (and, when it closes an agreeing
+    calibration round, the closing verdict's) in the same transaction. The writes go to the
+    database as one statement."""
+    async with sessions.begin() as session:
+        task = await repo.lock_task_with_lease(session, task_id, auditor_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        if task.lease_status != LeaseStatus.ACTIVE:
+            earlier = (
+                await verdicts_repo.verdict_by_key(
+                    session, auditor_id=auditor_id, key=idempotency_key
+                )
+                if idempotency_key
+                else None
+            )
+            if earlier is None:
+                state = task.lease_status or "never leased to you"
+                raise Conflict(f"task {task_id} is not leased to you ({state}); claim a task first")
+            if earlier.task_id != task_id:
+                raise _key_reused()
+            return Verdict.model_validate(earlier.event)
+        taxonomy = await catalog.taxonomy(session)
+        decision = Decision.model_validate(task.decision)
+        judgement = judge(submission, decision, taxonomy, blind=task.blind, on=now.date())
+        scorecard = (
+            await catalog.scorecard(session, task.lease_scorecard_id, task.lease_scorecard_version)
+            if task.lease_scorecard_id
+            else None
+        )
+        score, answers = _score(scorecard, scorecard_answers)
+        purpose = VerdictPurpose(task.purpose)
+        gold_correct = (
+            same_judgement(judgement.answer, _gold_reference(task, decision, taxonomy, now))
+            if purpose is VerdictPurpose.GOLD
+            else None
+        )
+        stamp = review_stamp(
+            purpose=purpose,
+            reviews_before=task.reviews_done,
+            blind=task.blind,
+            policy_version=judgement.policy_version,
+            gold_correct=gold_correct,
+        )
+        if scorecard is not None:
+            stamp = replace(
+                stamp,
+                scorecard_id=scorecard.scorecard_id,
+                scorecard_version=scorecard.version,
+                qa_score=score,
+            )
+        verdict = to_event(
+            verdict_id=new_id(),
+            task_id=task_id,
+            decision=decision,
+            auditor_id=auditor_id,
+            answer=judgement.answer,
+            submitted_at=now,
+            stamp=stamp,
+        )
+        done = task.reviews_done + 1
+        active = task.active_leases - 1
+        status = pool_status(
+            required=task.required_reviews,
+            active=active,
+            done=done,
+            lapsed=task.status == TaskStatus.EXPIRED,
+        )
+        task_values: dict[str, Any] = {}
+        closing_writes: list[Insert | Update] = []
+        messages = [verdict]
+        matched = gold_correct
+        if done >= task.required_reviews:
+            status = TaskStatus.COMPLETED
+            if purpose is VerdictPurpose.CALIBRATION:
+                reviews = [*await verdicts_repo.reviews_of(session, task_id), verdict]
+                closing = _agreeing_close(task, decision, reviews, now)
+                if closing is None:
+                    status = TaskStatus.ADJUDICATING
+                else:
+                    messages.append(closing)
+                    matches = _matches(reviews, answer_of(closing))
+                    matched = matches.pop(verdict.verdict_id)
+                    task_values["reference"] = _label_json(answer_of(closing))
+                    closing_writes = [
+                        verdicts_repo.verdict_insert(closing),
+                        *(
+                            verdicts_repo.verdict_update(v, reference_match=m)
+                            for v, m in matches.items()
+                        ),
+                        repo.log_insert(
+                            at=now,
+                            actor=SYSTEM_ACTOR,
+                            action="calibration.closed",
+                            subject_type="task",
+                            subject_id=task_id,
+                            details={
+                                "verdict_id": closing.verdict_id,
+                                "agreed": True,
+                                "reviews": len(reviews),
+                            },
+                        ),
+                    ]
+        writes: list[Insert | Update] = [
+            verdicts_repo.verdict_insert(
+                verdict,
+                idempotency_key=idempotency_key,
+                scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
+                reference_match=matched,
+            ),
+            repo.lease_update(
+                task_id, auditor_id, status=LeaseStatus.COMPLETED.value, ended_at=now
+            ),
+            repo.task_update(
+                task_id,
+                active_leases=active,
+                reviews_done=done,
+                status=status.value,
+                completed_at=now if status is TaskStatus.COMPLETED else None,
+                **task_values,
+            ),
+            repo.log_insert(
+                at=now,
+                actor=auditor_id,
+                action="verdict.recorded",
+                subject_type="task",
+                subject_id=task_id,
+                details={
+                    "verdict_id": verdict.verdict_id,
+                    "outcome": verdict.outcome.value,
+                    "purpose": purpose.value,
+                    "round": verdict.round,
+                    "task_status": status.value,
+                },
+            ),
+            *closing_writes,
+            enqueue_statement(outbox, [verdict_message(topics, v) for v in messages]),
+        ]
+        try:
+            await repo.execute_together(session, writes)
+        except IntegrityError as error:
+            if "verdicts_idempotency" in str(error.orig):
+                raise _key_reused() from error
+            raise
+        return verdict
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        "Idempotency-Key: already used for a verdict on another task; use one key per verdict"
+    )
+
+
+def _matches(reviews: Sequence[Verdict], reference: Submission) -> dict[str, bool]:
+    """Which reviews of a round match its reference label."""
+    return {r.verdict_id: same_judgement(answer_of(r), reference) for r in reviews}
+
+
+def _label_json(answer: Submission) -> dict[str, str | None]:
+    return {
+        "outcome": answer.outcome.value if answer.outcome else None,
+        "expected_action": answer.expected_action.value if answer.expected_action else None,
+        "expected_policy_id": answer.expected_policy_id,
+    }
+
+
+def _gold_reference(
+    task: Row[Any], decision: Decision, taxonomy: Taxonomy, now: dt.datetime
+) -> Submission:
+    answer = task.gold_answer or {}
+    return reference_label(
+        decision,
+        taxonomy,
+        expected_action=Action(answer["expected_action"]),
+        expected_policy_id=answer.get("expected_policy_id"),
+        on=now.date(),
+    )
+
+
+def _agreeing_close(
+    task: Row[Any], decision: Decision, reviews: Sequence[Verdict], now: dt.datetime
+) -> Verdict | None:
+    """The closing verdict of a round whose reviewers agree (None when they disagree)."""
+    answers = [answer_of(r) for r in reviews]
+    if not round_agrees(answers):
+        return None
+    return to_event(
+        verdict_id=new_id(),
+        task_id=task.task_id,
+        decision=decision,
+        auditor_id=CONSENSUS_AUDITOR,
+        answer=with_notes(answers[0], f"consensus of {len(reviews)} calibration reviews"),
+        submitted_at=now,
+        stamp=closing_stamp(reviews=reviews, agreed=True, blind=task.blind),
+    )
+
+
+async def set_reference(
+    session: AsyncSession, task_id: str, reference: Submission, reviews: Sequence[Verdict]
+) -> None:
+    """Make a label the task's reference and record which reviews matched it."""
+    await repo.execute_together(
+        session,
+        [
+            repo.task_update(task_id, reference=_label_json(reference)),
+            *(
+                verdicts_repo.verdict_update(v, reference_match=m)
+                for v, m in _matches(reviews, reference).items()
+            ),
+        ],
+    )
+
+
+async def adjudicate(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    topics: Topics,
+    task_id: str,
+    sme_id: str,
+    submission: Submission,
+    now: dt.datetime,
+) -> Verdict:
+    """The SME's label for a calibration round that disagreed: it closes the round, becomes the
+    reference, and is the verdict that counts. Repeating it returns the same verdict."""
+    async with sessions.begin() as session:
+        task = await repo.lock_task(session, task_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        if task.status != TaskStatus.ADJUDICATING:
+            earlier = await verdicts_repo.closing_verdict(session, task_id)
+            if earlier is not None and earlier.auditor_id == sme_id:
+                return Verdict.model_validate(earlier.event)
+            raise Conflict(f"task {task_id} is not waiting for adjudication ({task.status})")
+        reviews = await verdicts_repo.reviews_of(session, task_id)
+        if any(r.auditor_id == sme_id for r in reviews):
+            raise Refused("you reviewed this calibration round; another SME must adjudicate it")
+        taxonomy = await catalog.taxonomy(session)
+        decision = Decision.model_validate(task.decision)
+        judgement = judge(submission, decision, taxonomy, blind=False, on=now.date())
+        stamp = replace(
+            closing_stamp(reviews=reviews, agreed=False, blind=task.blind),
+            policy_version=judgement.policy_version,
+        )
+        closing = to_event(
+            verdict_id=new_id(),
+            task_id=task_id,
+            decision=decision,
+            auditor_id=sme_id,
+            answer=judgement.answer,
+            submitted_at=now,
+            stamp=stamp,
+        )
+        await verdicts_repo.insert_verdict(session, closing)
+        await set_reference(session, task_id, judgement.answer, reviews)
+        await repo.set_task(session, task_id, status=TaskStatus.COMPLETED.value, completed_at=now)
+        await repo.append_log(
+            session,
+            at=now,
+            actor=sme_id,
+            action="calibration.adjudicated",
+            subject_type="task",
+            subject_id=task_id,
+            details={"verdict_id": closing.verdict_id, "outcome": closing.outcome.value},
+        )
+        await enqueue(session, outbox, [verdict_message(topics, closing)])
+        return closing
