@@ -32,6 +32,7 @@ from shared.errors import DecodeError, is_transient
 from shared.kafka.dlq import DeadLetter, dead_letter
 from shared.observability.metrics import consumer_metrics
 from shared.settings import Settings
+from shared.topics import dlq
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,9 @@ class ConsumerRuntime(Generic[T]):
         self._batch_lock = asyncio.Lock()
         self._committed: dict[TopicPartition, int] = {}
         self._metrics = consumer_metrics(service)
+        for topic in self._topics:  # zeros from the start, so dashboards and alerts see the series
+            self._metrics.consumed.labels(topic)
+            self._metrics.dead_lettered.labels(dlq(topic))
         self.healthy = True
         self.last_error: str | None = None
 
