@@ -83,6 +83,12 @@ def export_zeros() -> None:
     for kind in EscalationKind:
         for phase in ("acknowledge", "resolve"):
             SLA_BREACHES.labels(kind.value, phase)
+    for correction in ("issued", "replaced", "retracted"):
+        CORRECTIONS_ISSUED.labels(correction)
+    for result in ("delivered", "failed", "parked"):
+        WEBHOOK_ATTEMPTS.labels(result)
+    for status in ("pending", "parked"):
+        WEBHOOK_DELIVERIES.labels(status)
     set_unacknowledged_ages({})
 
 
