@@ -31,6 +31,7 @@ from shared.clock import Clock, SystemClock
 from shared.errors import DecodeError, is_transient
 from shared.kafka.dlq import DeadLetter, dead_letter
 from shared.observability.metrics import consumer_metrics
+from shared.observability.tracing import trace_id_of, traceparent_of
 from shared.settings import Settings
 from shared.topics import dlq
 
@@ -95,6 +96,7 @@ class ConsumerRuntime(Generic[T]):
         poll_ms: int = 200,
         clock: Clock | None = None,
         max_backoff_s: float = 5.0,
+        log_records: bool = False,
     ) -> None:
         self._service = service
         self._consumer = consumer
@@ -108,6 +110,7 @@ class ConsumerRuntime(Generic[T]):
         self._poll_ms = poll_ms
         self._clock = clock or SystemClock()
         self._max_backoff_s = max_backoff_s
+        self._log_records = log_records
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
         self._committed: dict[TopicPartition, int] = {}
@@ -172,6 +175,9 @@ class ConsumerRuntime(Generic[T]):
             await self._commit_durable(outputs, letters, offsets)
         self._committed.update(offsets)
         self._count(records, letters)
+        if self._log_records:
+            for item in decoded:
+                _log_processed(item.record, item.event)
 
     async def _process_isolating_failures(
         self, decoded: list[Incoming[T]], letters: list[DeadLetter]
@@ -275,6 +281,25 @@ def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
         tp = TopicPartition(record.topic, record.partition)
         offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
     return offsets
+
+
+_EVENT_IDS = ("decision_id", "task_id", "verdict_id", "dispute_id", "signal_id", "escalation_id")
+
+
+def _log_processed(record: Record, event: object) -> None:
+    """One line per committed event, with its ids and the trace it belongs to."""
+    extra: dict[str, object] = {"topic": record.topic, "offset": record.offset}
+    trace_id = trace_id_of(traceparent_of(record.headers))
+    if trace_id is not None:
+        extra["trace_id"] = trace_id
+    for name in _EVENT_IDS:
+        value = getattr(event, name, None)
+        if value is not None:
+            extra[name] = value
+    snapshot = getattr(event, "decision", None)
+    if "decision_id" not in extra and snapshot is not None:
+        extra["decision_id"] = getattr(snapshot, "decision_id", None)
+    log.info("event processed", extra=extra)
 
 
 def _processing_reason(error: BaseException) -> str:

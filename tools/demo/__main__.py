@@ -127,10 +127,13 @@ def main() -> None:
         default=None,
         help="fixes the decision ids; by default each run gets new ones",
     )
-    parser.add_argument("--audit-url",
-                        default=os.environ.get("MODQA_DEMO_AUDIT_URL", "http://127.0.0.1:8002"))
-    parser.add_argument("--escalation-url", default=os.environ.get(
-        "MODQA_DEMO_ESCALATION_URL", "http://127.0.0.1:8003"))
+    parser.add_argument(
+        "--audit-url", default=os.environ.get("MODQA_DEMO_AUDIT_URL", "http://127.0.0.1:8002")
+    )
+    parser.add_argument(
+        "--escalation-url",
+        default=os.environ.get("MODQA_DEMO_ESCALATION_URL", "http://127.0.0.1:8003"),
+    )
     parser.add_argument(
         "--auditor-slip-rate",
         type=float,
