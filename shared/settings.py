@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     auth_secret: str = DEFAULT_AUTH_SECRET
     token_ttl_seconds: int = 8 * 3600
+    api_keys_file: str | None = Field(
+        default=None, description="JSON file of hashed API keys (python -m tools.apikey)"
+    )
 
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_poll_ms: int = Field(default=200, ge=1)
@@ -78,12 +81,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.auth_secret == DEFAULT_AUTH_SECRET or len(self.auth_secret) < 32
         ):
             raise ValueError(
                 "MODQA_AUTH_SECRET is the development default or shorter than 32 characters; "
-                "set a secret of your own before running with MODQA_ENVIRONMENT=production"
+                f"set a secret of your own to run with MODQA_ENVIRONMENT={self.environment}"
             )
         return self
 

@@ -48,9 +48,13 @@ def test_expired_wrongly_signed_and_garbage_tokens_are_refused() -> None:
 
 
 def test_production_refuses_the_default_secret() -> None:
-    with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
-        Settings(environment="production", auth_secret=DEFAULT_AUTH_SECRET)
+    for environment in ("test", "production"):
+        with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
+            Settings(environment=environment, auth_secret=DEFAULT_AUTH_SECRET)
+        with pytest.raises(ValidationError, match="shorter than 32"):
+            Settings(environment=environment, auth_secret="short")
     assert Settings(environment="production", auth_secret="x" * 32).environment == "production"
+    assert Settings(environment="development", auth_secret=DEFAULT_AUTH_SECRET)
 
 
 def test_settings_come_from_modqa_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
