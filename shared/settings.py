@@ -40,6 +40,29 @@ class Settings(BaseSettings):
 
     sampler_base_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     sampler_plan_salt: str = "modqa-default-salt"
+    sampler_batch_max: int = Field(
+        default=2000, ge=1, description="decisions per sampler transaction"
+    )
+    sampler_activation_delay_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a plan revision or targeting rule takes effect this long after it is stored, "
+        "so every sampler instance has loaded it before the first decision it applies to",
+    )
+    sampler_reload_seconds: float = Field(default=2.0, gt=0)
+    sampler_replan_seconds: float = Field(
+        default=300.0, gt=0, description="how often pool budgets are re-paced"
+    )
+    sampler_allocation_hours: float = Field(
+        default=24.0, gt=0, description="how often Neyman allocation is re-planned"
+    )
+    sampler_traffic_flush_seconds: float = Field(default=10.0, gt=0)
+    sampler_dedupe_days: int = Field(
+        default=2, ge=1, description="how long a decision id that became a task is remembered"
+    )
+    metrics_url: str = Field(
+        default="http://127.0.0.1:8004", description="where the metrics service answers"
+    )
     lease_seconds: int = Field(default=600, ge=1)
     metrics_refresh_seconds: float = Field(default=2.0, gt=0)
     taxonomy_file: str = str(DEFAULT_TAXONOMY_FILE)

@@ -12,6 +12,11 @@ outputs, the dead letters and the consumed offsets durable together:
 
 A transient failure (broker or database away) rewinds the batch and retries with backoff;
 a record that fails on its own is parked on the dead-letter topic with the error.
+
+A stateful `process` (one that keeps in-memory state derived from the records) stages its
+changes and uses the optional hooks: `on_committed` after a batch is durable, `on_rewound`
+when a batch is rewound for a retry (its staged changes must be dropped), `on_assigned` and
+`on_revoked` on a rebalance (revocation waits for the batch in flight to be committed).
 """
 
 from __future__ import annotations
@@ -52,28 +57,41 @@ class Outgoing:
     """A record to produce as part of processing a batch."""
 
     topic: str
-    value: bytes
+    value: bytes | None
     key: bytes | None = None
     headers: Sequence[tuple[str, bytes]] = ()
+    partition: int | None = None
+    """An explicit partition (a changelog co-partitioned with its input); None: by key."""
 
 
 Decode = Callable[[Record], T]
 Process = Callable[[list[Incoming[T]]], Awaitable[Sequence[Outgoing]]]
+Hook = Callable[[], None]
+PartitionsHook = Callable[[set[TopicPartition]], None]
 
 
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     """Holds a rebalance until the batch in flight is committed, so no partition changes hands
     between processing and commit."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+    ) -> None:
         self._lock = lock
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
 
-    async def on_partitions_revoked(self, revoked: object) -> None:
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
-            pass
+            if self._on_revoked is not None:
+                self._on_revoked(set(revoked))
 
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        return None
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._on_assigned is not None:
+            self._on_assigned(set(assigned))
 
 
 class ConsumerRuntime(Generic[T]):
@@ -94,6 +112,10 @@ class ConsumerRuntime(Generic[T]):
         poll_ms: int = 200,
         clock: Clock | None = None,
         max_backoff_s: float = 5.0,
+        on_committed: Hook | None = None,
+        on_rewound: Hook | None = None,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
     ) -> None:
         self._service = service
         self._consumer = consumer
@@ -107,6 +129,10 @@ class ConsumerRuntime(Generic[T]):
         self._poll_ms = poll_ms
         self._clock = clock or SystemClock()
         self._max_backoff_s = max_backoff_s
+        self._on_committed = on_committed
+        self._on_rewound = on_rewound
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
         self._committed: dict[TopicPartition, int] = {}
@@ -116,7 +142,10 @@ class ConsumerRuntime(Generic[T]):
 
     def subscribe(self) -> None:
         """Join the group; call once after the consumer has started."""
-        self._consumer.subscribe(self._topics, listener=_WaitForBatch(self._batch_lock))
+        self._consumer.subscribe(
+            self._topics,
+            listener=_WaitForBatch(self._batch_lock, self._on_assigned, self._on_revoked),
+        )
 
     def stop(self) -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
@@ -144,6 +173,8 @@ class ConsumerRuntime(Generic[T]):
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.warning("batch failed, retrying", extra={"error": self.last_error})
                 self._rewind(batch)
+                if self._on_rewound is not None:
+                    self._on_rewound()
                 await pause(self._stopping, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
@@ -166,6 +197,8 @@ class ConsumerRuntime(Generic[T]):
             await self._commit_transaction(outputs, letters, offsets)
         else:
             await self._commit_durable(outputs, letters, offsets)
+        if self._on_committed is not None:
+            self._on_committed()
         self._committed.update(offsets)
         self._count(records, letters)
 
@@ -202,7 +235,11 @@ class ConsumerRuntime(Generic[T]):
         async with self._producer.transaction():
             for out in outputs:
                 await self._producer.send(
-                    out.topic, out.value, key=out.key, headers=list(out.headers) or None
+                    out.topic,
+                    out.value,
+                    key=out.key,
+                    partition=out.partition,
+                    headers=list(out.headers) or None,
                 )
             for letter in letters:
                 await self._producer.send(
@@ -218,7 +255,11 @@ class ConsumerRuntime(Generic[T]):
     ) -> None:
         futures = [
             await self._producer.send(
-                out.topic, out.value, key=out.key, headers=list(out.headers) or None
+                out.topic,
+                out.value,
+                key=out.key,
+                partition=out.partition,
+                headers=list(out.headers) or None,
             )
             for out in outputs
         ]
