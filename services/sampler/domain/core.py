@@ -92,6 +92,10 @@ class BatchOutcome:
     duplicates: int = 0
     pools: dict[str, int] = field(default_factory=dict)
     """Decisions seen per pool."""
+    staged: bool = False
+    _local: dict[int, dict[str, ModeratorState | None]] = field(default_factory=dict, repr=False)
+    _watermarks: dict[int, int] = field(default_factory=dict, repr=False)
+    _traffic: TrafficDelta | None = field(default=None, repr=False)
 
 
 _MISSING = ModeratorState(day=-1, tasks=-1)
@@ -189,9 +193,10 @@ class SamplerCore:
     # -- sampling ----------------------------------------------------------------------------
 
     def sample(
-        self, items: Sequence[Seen], schedule: Schedule, *, now: dt.datetime
+        self, items: Sequence[Seen], schedule: Schedule, *, now: dt.datetime, stage: bool = True
     ) -> BatchOutcome:
-        """Sample a batch in order; atomic (nothing is staged if it raises)."""
+        """Sample a batch in order; atomic (nothing is staged if it raises). With
+        `stage=False` the caller stages the outcome itself once it has used it."""
         out = BatchOutcome()
         local: dict[int, dict[str, ModeratorState | None]] = {}
         local_wm: dict[int, int] = {}
@@ -292,7 +297,9 @@ class SamplerCore:
         out.decisions = len(items)
         self._fold_traffic(traffic, hours, candidates)
         out.changes = list(self._changes(local, local_wm))
-        self._stage(local, local_wm, traffic)
+        out._local, out._watermarks, out._traffic = local, local_wm, traffic
+        if stage:
+            self.stage(out)
         return out
 
     def _counted(
@@ -376,13 +383,12 @@ class SamplerCore:
             day.sample = bottom_k(candidates.get(iday, ()), self.sample_size, below=limit)
             day.complete_below = limit
 
-    def _stage(
-        self,
-        local: dict[int, dict[str, ModeratorState | None]],
-        local_wm: dict[int, int],
-        traffic: TrafficDelta,
-    ) -> None:
-        for partition, states in local.items():
+    def stage(self, outcome: BatchOutcome) -> None:
+        """Stage what a call to `sample` changed (once) until `commit` or `rewind`."""
+        if outcome.staged or outcome._traffic is None:
+            raise ValueError("an outcome is staged exactly once")
+        for partition, states in outcome._local.items():
             self._staged.setdefault(partition, {}).update(states)
-        self._staged_watermarks.update(local_wm)
-        self._staged_traffic.merge(traffic)
+        self._staged_watermarks.update(outcome._watermarks)
+        self._staged_traffic.merge(outcome._traffic)
+        outcome.staged = True
