@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_poll_ms: int = Field(default=200, ge=1)
+    consumer_session_timeout_ms: int = Field(
+        default=20_000,
+        ge=6_000,
+        description="how long the group waits for a member that stopped heartbeating (a crash)",
+    )
     outbox_batch_max: int = Field(default=500, ge=1)
     outbox_poll_ms: int = Field(default=100, ge=1)
 

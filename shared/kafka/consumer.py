@@ -328,7 +328,7 @@ def build_consumer(settings: Settings, *, group_id: str, client_id: str) -> AIOK
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_partition_fetch_bytes=4 * 1024 * 1024,
-        session_timeout_ms=20_000,
-        heartbeat_interval_ms=3_000,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=min(3_000, settings.consumer_session_timeout_ms // 3),
         max_poll_interval_ms=300_000,
     )
