@@ -69,10 +69,12 @@ class ChangelogRestorer:
         STATE_MODERATORS.set(self._core.size())
 
     async def ensure(self, partitions: set[int]) -> None:
-        """Restore whichever of these partitions is not loaded or must be re-read."""
-        needed = {p for p in partitions if p in self._pending or p not in self._core.partitions()}
+        """Restore whichever of these partitions is not loaded or must be re-read (with every
+        other pending partition, so one pass over the changelog serves a whole assignment)."""
+        loaded = self._core.partitions()
+        needed = {p for p in partitions if p in self._pending or p not in loaded}
         if needed:
-            await self.restore(needed)
+            await self.restore(needed | self._pending)
 
     async def restore(self, partitions: set[int], *, timeout_s: float = 120.0) -> None:
         """Read the changelog partitions to their end and install the state they hold."""
