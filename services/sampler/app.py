@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
 from services.sampler import handlers
@@ -72,6 +73,37 @@ def _periodic(
     return run, stopping.set
 
 
+def decision_runtime(
+    settings: Settings,
+    *,
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    decisions: DecisionConsumer,
+    topic: str,
+    group: str,
+    clock: Clock,
+    transactional: bool = True,
+) -> ConsumerRuntime[DecisionRecord]:
+    """The decision stream's consumer runtime (also what `make bench-sampler` measures)."""
+    return ConsumerRuntime(
+        service=SERVICE,
+        consumer=consumer,
+        producer=producer,
+        topics=[topic],
+        group_id=group,
+        decode=decode_record,
+        process=decisions.process,
+        transactional=transactional,
+        batch_max=settings.sampler_batch_max,
+        poll_ms=settings.consumer_poll_ms,
+        clock=clock,
+        on_committed=decisions.committed,
+        on_rewound=decisions.rewound,
+        on_assigned=decisions.assigned,
+        on_revoked=decisions.revoked,
+    )
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The sampler app; database and Kafka clients start in the lifespan."""
     settings = settings.for_service(SERVICE, PORT)
@@ -115,24 +147,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await consumer.start()
             stack.push_async_callback(consumer.stop)
             decisions = DecisionConsumer(
-                core=core, keeper=keeper, restorer=restorer, topics=topics, clock=clock
+                core=core,
+                keeper=keeper,
+                restorer=restorer,
+                topics=topics,
+                clock=clock,
+                task_partitions=len(await transactional.partitions_for(topics.tasks)),
             )
-            runtime: ConsumerRuntime[DecisionRecord] = ConsumerRuntime(
-                service=SERVICE,
+            runtime = decision_runtime(
+                settings,
                 consumer=consumer,
                 producer=transactional,
-                topics=[topics.decisions],
-                group_id=group,
-                decode=decode_record,
-                process=decisions.process,
-                transactional=True,
-                batch_max=settings.sampler_batch_max,
-                poll_ms=settings.consumer_poll_ms,
+                decisions=decisions,
+                topic=topics.decisions,
+                group=group,
                 clock=clock,
-                on_committed=decisions.committed,
-                on_rewound=decisions.rewound,
-                on_assigned=decisions.assigned,
-                on_revoked=decisions.revoked,
             )
             runtime.subscribe()
             kit.loops.start("decisions", runtime.run, runtime.stop)

@@ -15,9 +15,9 @@ import time
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from services.sampler.domain.core import WATERMARK, ModeratorState, SamplerCore
+from services.sampler.domain.core import ChangeValue, SamplerCore
 from services.sampler.metrics import STATE_MODERATORS
-from services.sampler.wire import decode_state
+from services.sampler.wire import decode_change
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,7 @@ class ChangelogRestorer:
         self._consumer.assign(tps)
         await self._consumer.seek_to_beginning(*tps)
         ends = await self._consumer.end_offsets(tps)
-        states: dict[int, dict[str, ModeratorState]] = {p: {} for p in partitions}
-        watermarks: dict[int, int] = {p: 0 for p in partitions}
+        entries: dict[int, dict[str, ChangeValue]] = {p: {} for p in partitions}
         records = 0
         while True:
             positions = {tp: await self._consumer.position(tp) for tp in tps}
@@ -94,20 +93,12 @@ class ChangelogRestorer:
                 raise TimeoutError(f"restoring {self._topic} stalled at {positions} of {ends}")
             batch = await self._consumer.getmany(timeout_ms=500, max_records=10_000)
             for tp, part in batch.items():
-                mine = states[tp.partition]
+                mine = entries[tp.partition]
                 for record in part:
                     records += 1
-                    key = (record.key or b"").decode()
-                    value = decode_state(record.value)
-                    if key == WATERMARK:
-                        if isinstance(value, int):
-                            watermarks[tp.partition] = value
-                    elif isinstance(value, ModeratorState):
-                        mine[key] = value
-                    else:
-                        mine.pop(key, None)
+                    mine[(record.key or b"").decode()] = decode_change(record.value)
         for partition in partitions:
-            self._core.load(partition, states[partition], watermarks[partition])
+            self._core.load(partition, entries[partition])
             self._pending.discard(partition)
         STATE_MODERATORS.set(self._core.size())
         log.info(
@@ -115,7 +106,8 @@ class ChangelogRestorer:
             extra={
                 "partitions": sorted(partitions),
                 "records": records,
-                "moderators": sum(len(s) for s in states.values()),
+                "moderators": self._core.size(),
+                "task_ids": self._core.remembered(),
                 "seconds": round(time.monotonic() - started, 3),
             },
         )

@@ -14,7 +14,7 @@ from services.sampler.changelog import ChangelogRestorer
 from services.sampler.domain.core import BatchOutcome, SamplerCore, Seen
 from services.sampler.metrics import DECISIONS_SEEN, DUPLICATES, TASKS_EMITTED
 from services.sampler.planstore import ScheduleKeeper
-from services.sampler.wire import DecisionRecord, encode_state, encode_task
+from services.sampler.wire import DecisionRecord, encode_change, encode_task
 from shared.clock import Clock
 from shared.events import TargetingRule
 from shared.kafka.consumer import Incoming, Outgoing, Process
@@ -33,8 +33,10 @@ class DecisionConsumer:
         restorer: ChangelogRestorer,
         topics: Topics,
         clock: Clock,
+        task_partitions: int,
     ) -> None:
         self._core = core
+        self._task_partitions = task_partitions
         self._keeper = keeper
         self._restorer = restorer
         self._tasks = topics.tasks
@@ -44,41 +46,48 @@ class DecisionConsumer:
 
     async def process(self, items: list[Incoming[DecisionRecord]]) -> Sequence[Outgoing]:
         """Sample a batch: the tasks and changelog records to produce in its transaction."""
-        batch = [Seen(i.record.partition, i.event, i.record.timestamp) for i in items]
-        await self._restorer.ensure({seen.partition for seen in batch})
-        outcome = self._core.sample(
-            batch, self._keeper.schedule, now=self._clock.now(), stage=False
-        )
+        batch: list[Seen] = [(i.record.partition, i.event, i.record.timestamp) for i in items]
+        await self._restorer.ensure({seen[0] for seen in batch})
+        outcome = self._core.sample(batch, self._keeper.schedule, now=self._clock.now())
+        try:
+            outputs = self._outputs(items, outcome)
+        except BaseException:
+            self._core.discard(outcome)
+            raise
+        self._pending.append(outcome)
+        return outputs
+
+    def _outputs(
+        self, items: list[Incoming[DecisionRecord]], outcome: BatchOutcome
+    ) -> list[Outgoing]:
         headers = {id(i.event): i.record.headers for i in items if i.record.headers}
-        tasks_topic, state_topic = self._tasks, self._state
+        tasks_topic, state_topic, spread = self._tasks, self._state, self._task_partitions
         outputs = [
             Outgoing(
                 tasks_topic,
                 encode_task(task),
                 key=task.task_id.encode(),
                 headers=headers.get(id(task.decision), ()),
+                partition=task.partition % spread,
             )
             for task in outcome.tasks
         ]
         outputs += [
             Outgoing(
                 state_topic,
-                encode_state(change.state),
+                encode_change(change),
                 key=change.key.encode(),
                 partition=change.partition,
             )
             for change in outcome.changes
         ]
-        self._core.stage(outcome)
-        self._pending.append(outcome)
         return outputs
 
     def committed(self) -> None:
         """The batch is durable: make its state current and count it."""
         self._restorer.committed()
         for outcome in self._pending:
-            for pool, n in outcome.pools.items():
-                DECISIONS_SEEN.labels(pool).inc(n)
+            DECISIONS_SEEN.inc(outcome.decisions)
             counts: dict[tuple[str, str], int] = {}
             for task in outcome.tasks:
                 for reason in task.reasons:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-DECISIONS_SEEN = Counter(
-    "modqa_sampler_decisions_seen_total", "Decisions consumed and sampled", ["pool"]
-)
+DECISIONS_SEEN = Counter("modqa_sampler_decisions_seen_total", "Decisions consumed and sampled")
 TASKS_EMITTED = Counter(
     "modqa_sampler_tasks_emitted_total", "Audit tasks emitted", ["reason", "stratum"]
 )

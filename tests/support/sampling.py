@@ -70,11 +70,11 @@ def a_record(**overrides: Any) -> DecisionRecord:
 def seen(decision: DecisionRecord, *, partition: int = 0, at: dt.datetime | None = None) -> Seen:
     """A consumed decision whose record timestamp is `at` (default: a minute after it)."""
     stamp = at or decision.decided_at + dt.timedelta(minutes=1)
-    return Seen(partition=partition, decision=decision, timestamp_ms=int(stamp.timestamp() * 1000))
+    return (partition, decision, int(stamp.timestamp() * 1000))
 
 
 def a_core(*partitions: int, dedupe_days: int = 2) -> SamplerCore:
     core = SamplerCore(dedupe_days=dedupe_days)
     for partition in partitions or (0,):
-        core.load(partition, {}, 0)
+        core.load(partition, {})
     return core

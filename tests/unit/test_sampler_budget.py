@@ -62,7 +62,7 @@ def simulate_day(
     rng = random.Random(seed)
     revision = a_revision(PLAN)
     core = SamplerCore()
-    core.load(0, {}, 0)
+    core.load(0, {})
     today = DayTraffic(day=day.toordinal())
     korean, probabilities, i = 0, set(), 0
     steps = 24 * 60 // replan_minutes
@@ -84,10 +84,10 @@ def simulate_day(
             "surge": 1.0 if hour < 12 else 2.0,
         }[shape]
         n = int(volume / steps * weight)
-        items = []
+        items: list[Seen] = []
         for _ in range(n):
             at = start + dt.timedelta(seconds=rng.uniform(0, replan_minutes * 60))
-            items.append(Seen(0, decision(i, at, rng), int(at.timestamp() * 1000)))
+            items.append((0, decision(i, at, rng), int(at.timestamp() * 1000)))
             i += 1
         outcome = core.sample(items, a_schedule(revision), now=start)
         core.commit()

@@ -10,7 +10,7 @@ import pytest
 
 from services.sampler.domain.core import (
     WATERMARK,
-    ModeratorState,
+    ChangeValue,
     SamplerCore,
     ScheduleBehind,
     Seen,
@@ -55,8 +55,8 @@ def test_a_selected_decision_becomes_a_task_with_its_probability_plan_and_snapsh
     document = {"base_rate": 0.3, "salt": "s", "strata": ["market"], "due_within_hours": 6}
     items = decisions(50)
     tasks = run(a_core(), items, document)
-    expected = [i for i in items if draw(i.decision.decision_id, "s") < 0.3]
-    assert [t.decision for t in tasks] == [i.decision for i in expected]
+    expected = [i for i in items if draw(i[1].decision_id, "s") < 0.3]
+    assert [t.decision for t in tasks] == [i[1] for i in expected]
     task = tasks[0]
     assert task.task_id == task_id(task.decision.decision_id, "audit")
     assert (task.plan_id, task.plan_version, task.stratum) == ("plan-a", 1, "market=KR")
@@ -78,8 +78,8 @@ def test_design_tasks_count_towards_the_quota() -> None:
     quota = [t for t in tasks if t.probability is None]
     assert design, "some decisions must be selected by design at 20%"
     first_three = [t.decision.decision_id for t in tasks[:3]]
-    assert first_three == [i.decision.decision_id for i in items[:3]]
-    assert len(quota) == 3 - sum(1 for t in design if t.decision in [i.decision for i in items[:3]])
+    assert first_three == [i[1].decision_id for i in items[:3]]
+    assert len(quota) == 3 - sum(1 for t in design if t.decision in [i[1] for i in items[:3]])
 
 
 def test_quota_counts_restart_every_day_and_per_moderator() -> None:
@@ -153,7 +153,7 @@ def test_a_failing_call_stages_nothing() -> None:
     core = a_core()
     good = decisions(3)
     late = decisions(1, moderator="mod-2", day=NOW + dt.timedelta(hours=2))
-    future = [seen(late[0].decision, at=NOW + dt.timedelta(hours=3))]
+    future = [seen(late[0][1], at=NOW + dt.timedelta(hours=3))]
     with pytest.raises(ScheduleBehind):
         core.sample(good + future, schedule, now=NOW)
     core.commit()
@@ -181,20 +181,15 @@ def test_state_changes_replayed_into_a_new_core_continue_identically() -> None:
     expected = run(whole, stream, document)
 
     crashed = a_core()
-    changelog: dict[str, ModeratorState | int | None] = {}
+    changelog: dict[str, ChangeValue] = {}
     tasks = []
     for chunk in (stream[:50], stream[50:]):
         outcome = crashed.sample(chunk, a_schedule(a_revision(document)), now=NOW)
         crashed.commit()
         tasks += outcome.tasks
-        changelog.update({c.key: c.state for c in outcome.changes})
+        changelog.update({c.key: c.value for c in outcome.changes})
         restored = SamplerCore(dedupe_days=2)
-        watermark = changelog.get(WATERMARK)
-        restored.load(
-            0,
-            {k: v for k, v in changelog.items() if isinstance(v, ModeratorState)},
-            watermark if isinstance(watermark, int) else 0,
-        )
+        restored.load(0, changelog)
         crashed = restored
     assert keyed(tasks) == keyed(expected)
 
@@ -208,9 +203,11 @@ def test_old_moderator_entries_are_dropped_when_the_day_moves_on() -> None:
         now=NOW,
     )
     core.commit()
-    assert any(c.key == "old" and c.state is None for c in outcome.changes)
+    assert any(c.key == "m/old" and c.value is None for c in outcome.changes)
+    assert any(c.key.startswith("t/old-") and c.value is None for c in outcome.changes)
     assert any(c.key == WATERMARK for c in outcome.changes)
     assert core.moderator(0, "old") is None and core.size() == 1
+    assert core.remembered() == 1
 
 
 def test_sampling_needs_the_partition_state_loaded() -> None:
@@ -227,3 +224,34 @@ def test_traffic_is_counted_only_for_committed_batches() -> None:
     core.commit()
     (day,) = core.traffic.take()
     assert day.count == 10 and len(day.sample) == 10
+
+
+def test_rewinding_a_batch_that_moved_the_day_on_brings_the_expired_state_back() -> None:
+    core = a_core(dedupe_days=1)
+    run(core, decisions(5, moderator="a"), {"base_rate": 1.0})
+    schedule = a_schedule(a_revision({"base_rate": 1.0}))
+    core.sample(decisions(2, moderator="b", day=NOW + dt.timedelta(days=3)), schedule, now=NOW)
+    assert core.remembered() == 2 and core.moderator(0, "a") is None
+    core.rewind()
+    assert core.remembered() == 5 and core.moderator(0, "a") == (NOW.toordinal(), 5)
+    assert all(core.remembers(0, f"a-{NOW.date()}-{i}") for i in range(5))
+
+
+def test_the_latest_call_can_be_discarded_when_its_outputs_cannot_be_used() -> None:
+    core = a_core()
+    schedule = a_schedule(a_revision({"base_rate": 1.0}))
+    kept = core.sample(decisions(2), schedule, now=NOW)
+    dropped = core.sample(decisions(3, moderator="mod-2"), schedule, now=NOW)
+    with pytest.raises(ValueError, match="latest"):
+        core.discard(kept)
+    core.discard(dropped)
+    core.commit()
+    assert core.moderator(0, "mod-2") is None and core.remembered() == 2
+    assert len(core.sample(decisions(3, moderator="mod-2"), schedule, now=NOW).tasks) == 3
+
+
+def test_the_fast_task_id_is_the_shared_task_id() -> None:
+    from services.sampler.domain.core import task_id as fast_task_id
+
+    for decision_id in ["d-1", "demo-7-0000000001", "é/ü:@+=", "x" * 128]:
+        assert fast_task_id(decision_id) == task_id(decision_id, "audit")

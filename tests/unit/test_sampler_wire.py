@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.sampler.domain.core import ModeratorState, TaskDraft
+from services.sampler.domain.core import StateChange, TaskDraft
 from services.sampler.wire import (
     ActionValue,
     AutomatedDecisionValue,
@@ -22,9 +22,9 @@ from services.sampler.wire import (
     DecisionRecord,
     ModeratorKindValue,
     SourceValue,
+    decode_change,
     decode_decision,
-    decode_state,
-    encode_state,
+    encode_change,
     encode_task,
     fast_decode,
 )
@@ -234,6 +234,7 @@ def test_an_encoded_task_is_a_valid_task_event() -> None:
     draft = TaskDraft(
         task_id="t-1",
         decision=decision,
+        partition=0,
         plan_id="plan-a",
         plan_version=3,
         stratum="queue=video|market=KR",
@@ -254,10 +255,16 @@ def test_an_encoded_task_is_a_valid_task_event() -> None:
 
 
 @pytest.mark.parametrize(
-    "state", [ModeratorState(day=739940, tasks=2, seen={"d-1": 739940}), 739941, None]
+    "change",
+    [
+        StateChange(0, "m/mod-1", (739940, 2)),
+        StateChange(0, "t/d-1", 739940),
+        StateChange(0, "#watermark", 739941),
+        StateChange(0, "t/d-1", None),
+    ],
 )
-def test_changelog_values_round_trip(state: ModeratorState | int | None) -> None:
-    assert decode_state(encode_state(state)) == state
+def test_changelog_values_round_trip(change: StateChange) -> None:
+    assert decode_change(encode_change(change)) == change.value
 
 
 @pytest.mark.parametrize(

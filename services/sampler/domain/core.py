@@ -2,65 +2,102 @@
 
 State that influences selection lives per input partition (decisions are keyed by moderator,
 so a moderator's decisions, and a repeated decision, stay in one partition):
-- per moderator: the day of their latest task, the tasks on that day (for quota top-ups), and
-  the ids of decisions that became tasks in the last `dedupe_days` days (one task per id);
-- per partition: the watermark, the latest day seen, after which older moderator entries are
-  dropped (a tombstone) so the state stays bounded.
+- per moderator: the day of their latest task and the tasks on that day (quota top-ups);
+- per decision that became a task: its day, for `dedupe_days` days (one task per decision id);
+- the partition's watermark, the latest day a decision was seen on; when it moves on,
+  entries older than the dedupe window are dropped, so the state stays bounded.
 
 Every change is returned as a `StateChange` for the caller to write to the changelog in the
-same Kafka transaction as the tasks and offsets. Changes are staged: `commit()` once the
-transaction is committed, `rewind()` when the batch will be retried, so a retried batch sees
-exactly the state the committed offsets correspond to. One call to `sample` is atomic: if it
-raises, nothing of it is staged.
+same Kafka transaction as the tasks and offsets (`m/<moderator>`, `t/<decision id>`,
+`#watermark`; None is a tombstone). Changes are applied at once and logged: `commit()` once
+the transaction is committed forgets the log, `rewind()` undoes everything since the last
+commit (the runtime will retry the batch), and `discard(outcome)` undoes the latest call.
+One call to `sample` is atomic: if it raises, it has changed nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.sampler.domain.selection import DecisionLike, Schedule, draw
 from services.sampler.domain.traffic import SAMPLE_SIZE, Sampled, TrafficDelta, bottom_k
 from shared.events import TaskReason
-from shared.ids import task_id
 
 AUDIT_PURPOSE = "audit"
+_ID_NAMESPACE = uuid.UUID("6d6f6471-612d-4d6f-a451-000000000001").bytes
+"""`shared.ids`' namespace: `task_id` below equals `shared.ids.task_id` (a unit test checks)."""
+_TASK_NAME = _ID_NAMESPACE + b"task\x1f"
+_AUDIT_SUFFIX = f"\x1f{AUDIT_PURPOSE}".encode()
+_sha1 = hashlib.sha1
+
+
+def task_id(decision_id: str) -> str:
+    """`shared.ids.task_id(decision_id, "audit")`, computed without building a UUID object."""
+    digest = bytearray(_sha1(_TASK_NAME + decision_id.encode() + _AUDIT_SUFFIX).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 WATERMARK = "#watermark"
-"""Changelog key of a partition's watermark (not a valid moderator id: ids have no '#')."""
+"""Changelog key of a partition's watermark (no moderator or decision key starts with '#')."""
+MODERATOR = "m/"
+TASK = "t/"
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_INVERSE = 2.0**-64
+
+Seen = tuple[int, DecisionLike, int]
+"""A consumed decision: (partition, decision, the record's timestamp in milliseconds)."""
+Counters = tuple[int, int]
+"""A moderator's (day of their latest task, tasks that day)."""
+ChangeValue = Counters | int | None
 
 
 class ScheduleBehind(TimeoutError):
     """A decision is newer than the plan schedule is known to be complete for; retry later."""
 
 
-@dataclass(slots=True)
-class ModeratorState:
-    """A moderator's counters: their latest task day, tasks that day, recent task decision ids."""
-
-    day: int
-    tasks: int
-    seen: dict[str, int] = field(default_factory=dict)
-    """Decision id to the day (date ordinal) of decisions that became tasks."""
-
-
 @dataclass(frozen=True, slots=True)
 class StateChange:
-    """One changelog record: a moderator's new state, a tombstone (None), or a watermark."""
+    """One changelog record: `m/<id>` counters, `t/<id>` a task's day, `#watermark` a day;
+    None removes the key."""
 
     partition: int
     key: str
-    state: ModeratorState | int | None
+    value: ChangeValue
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """A decision as consumed: its partition and the record's timestamp (milliseconds)."""
+@dataclass(slots=True)
+class PartitionState:
+    """The state of one input partition."""
 
-    partition: int
-    decision: DecisionLike
-    timestamp_ms: int
+    moderators: dict[str, Counters] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)
+    """Decision ids that became tasks, to the day (date ordinal) they were decided."""
+    by_day: dict[int, list[str]] = field(default_factory=dict)
+    watermark: int = 0
+
+    @classmethod
+    def from_changelog(cls, entries: Mapping[str, ChangeValue]) -> PartitionState:
+        """The state a changelog partition holds (the latest value of each key)."""
+        state = cls()
+        for key, value in entries.items():
+            if value is None:
+                continue
+            if key == WATERMARK and isinstance(value, int):
+                state.watermark = value
+            elif key.startswith(MODERATOR) and isinstance(value, tuple):
+                state.moderators[key[2:]] = value
+            elif key.startswith(TASK) and isinstance(value, int):
+                state.seen[key[2:]] = value
+                state.by_day.setdefault(value, []).append(key[2:])
+        return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +106,8 @@ class TaskDraft:
 
     task_id: str
     decision: DecisionLike
+    partition: int
+    """The input partition the decision came from."""
     plan_id: str
     plan_version: int
     stratum: str
@@ -90,23 +129,9 @@ class BatchOutcome:
     changes: list[StateChange] = field(default_factory=list)
     decisions: int = 0
     duplicates: int = 0
-    pools: dict[str, int] = field(default_factory=dict)
-    """Decisions seen per pool."""
-    staged: bool = False
-    _local: dict[int, dict[str, ModeratorState | None]] = field(default_factory=dict, repr=False)
-    _watermarks: dict[int, int] = field(default_factory=dict, repr=False)
-    _traffic: TrafficDelta | None = field(default=None, repr=False)
-
-
-_MISSING = ModeratorState(day=-1, tasks=-1)
-
-
-def instant_of(decision: DecisionLike, timestamp_ms: int) -> float:
-    """When a decision counts as seen (epoch seconds): its decision time, or the record's
-    timestamp if that is earlier (a decision dated in the future is placed at its arrival)."""
-    decided = decision.decided_at.timestamp()
-    arrived = timestamp_ms / 1000.0
-    return decided if decided < arrived else arrived
+    mark: int = 0
+    """Position of the undo log when the call started."""
+    traffic: TrafficDelta | None = None
 
 
 class SamplerCore:
@@ -115,11 +140,9 @@ class SamplerCore:
     def __init__(self, *, dedupe_days: int = 2, sample_size: int = SAMPLE_SIZE) -> None:
         self.dedupe_days = dedupe_days
         self.sample_size = sample_size
-        self._moderators: dict[int, dict[str, ModeratorState]] = {}
-        self._watermarks: dict[int, int] = {}
-        self._staged: dict[int, dict[str, ModeratorState | None]] = {}
-        self._staged_watermarks: dict[int, int] = {}
-        self._staged_traffic = TrafficDelta(sample_size)
+        self._parts: dict[int, PartitionState] = {}
+        self._undo: list[tuple[Any, ...]] = []
+        self._calls: list[BatchOutcome] = []
         self.traffic = TrafficDelta(sample_size)
         """Committed traffic not yet flushed to the stored summary."""
         self.thresholds: dict[int, float] = {}
@@ -129,251 +152,266 @@ class SamplerCore:
 
     def partitions(self) -> set[int]:
         """Partitions whose state is loaded."""
-        return set(self._moderators)
+        return set(self._parts)
 
-    def load(
-        self, partition: int, moderators: Mapping[str, ModeratorState], watermark: int
-    ) -> None:
-        """Install a partition's state as restored from the changelog."""
-        self._moderators[partition] = dict(moderators)
-        self._watermarks[partition] = watermark
-        self._staged.pop(partition, None)
-        self._staged_watermarks.pop(partition, None)
+    def load(self, partition: int, entries: Mapping[str, ChangeValue]) -> None:
+        """Install a partition's state as restored from its changelog."""
+        self._parts[partition] = PartitionState.from_changelog(entries)
 
     def drop(self, partition: int) -> None:
         """Forget a partition (revoked, or to be restored again)."""
-        self._moderators.pop(partition, None)
-        self._watermarks.pop(partition, None)
-        self._staged.pop(partition, None)
-        self._staged_watermarks.pop(partition, None)
+        self._parts.pop(partition, None)
+        self._undo = [entry for entry in self._undo if entry[1] != partition]
 
     def commit(self) -> None:
-        """The staged changes are durable: make them the state."""
-        for partition, staged in self._staged.items():
-            base = self._moderators.get(partition)
-            if base is None:
-                continue
-            for key, state in staged.items():
-                if state is None:
-                    base.pop(key, None)
-                else:
-                    base[key] = state
-        for partition, watermark in self._staged_watermarks.items():
-            if partition in self._watermarks:
-                self._watermarks[partition] = watermark
-        self._staged = {}
-        self._staged_watermarks = {}
-        self.traffic.merge(self._staged_traffic)
-        for day, traffic in self._staged_traffic.days.items():
-            self.lower_threshold(day, traffic.threshold(self.sample_size))
-        self._staged_traffic = TrafficDelta(self.sample_size)
+        """The changes since the last commit are durable: forget how to undo them."""
+        self._undo = []
+        for outcome in self._calls:
+            if outcome.traffic is not None:
+                self.traffic.merge(outcome.traffic)
+                for day in outcome.traffic.days:
+                    self.lower_threshold(day, self.traffic.days[day].threshold(self.sample_size))
+        self._calls = []
 
     def rewind(self) -> None:
-        """The batch was not committed and will be retried: drop what it staged."""
-        self._staged = {}
-        self._staged_watermarks = {}
-        self._staged_traffic = TrafficDelta(self.sample_size)
+        """The batch was not committed and will be retried: undo everything since commit."""
+        self._undo_to(0)
+        self._calls = []
+
+    def discard(self, outcome: BatchOutcome) -> None:
+        """Undo the latest call (its outputs could not be used)."""
+        if not self._calls or self._calls[-1] is not outcome:
+            raise ValueError("only the latest call can be discarded")
+        self._undo_to(outcome.mark)
+        self._calls.pop()
 
     def lower_threshold(self, day: int, threshold: float) -> None:
         """Skip draws at or above `threshold` for that day's sample from now on."""
         if threshold < self.thresholds.get(day, 1.0):
             self.thresholds[day] = threshold
 
-    def moderator(self, partition: int, moderator_id: str) -> ModeratorState | None:
-        """The committed-or-staged state of a moderator (for inspection and tests)."""
-        staged = self._staged.get(partition, {})
-        if moderator_id in staged:
-            return staged[moderator_id]
-        return self._moderators.get(partition, {}).get(moderator_id)
+    def moderator(self, partition: int, moderator_id: str) -> Counters | None:
+        """A moderator's counters (for inspection and tests)."""
+        return self._parts[partition].moderators.get(moderator_id)
+
+    def remembers(self, partition: int, decision_id: str) -> bool:
+        """True while a decision id that became a task is remembered."""
+        return decision_id in self._parts[partition].seen
 
     def size(self) -> int:
         """Moderator entries held, over all partitions."""
-        return sum(len(m) for m in self._moderators.values())
+        return sum(len(p.moderators) for p in self._parts.values())
+
+    def remembered(self) -> int:
+        """Task decision ids held, over all partitions."""
+        return sum(len(p.seen) for p in self._parts.values())
 
     # -- sampling ----------------------------------------------------------------------------
 
     def sample(
-        self, items: Sequence[Seen], schedule: Schedule, *, now: dt.datetime, stage: bool = True
+        self, items: Sequence[Seen], schedule: Schedule, *, now: dt.datetime
     ) -> BatchOutcome:
-        """Sample a batch in order; atomic (nothing is staged if it raises). With
-        `stage=False` the caller stages the outcome itself once it has used it."""
-        out = BatchOutcome()
-        local: dict[int, dict[str, ModeratorState | None]] = {}
-        local_wm: dict[int, int] = {}
-        traffic = TrafficDelta(self.sample_size)
-        hours: dict[int, int] = {}
-        candidates: dict[int, list[Sampled]] = {}
-        pools = out.pools
+        """Sample a batch in order and apply its state changes; atomic (undone if it raises)."""
+        out = BatchOutcome(mark=len(self._undo))
+        changes: dict[tuple[int, str], ChangeValue] = {}
+        try:
+            self._sample(items, schedule, now, out, changes)
+        except BaseException:
+            self._undo_to(out.mark)
+            raise
+        out.changes = [StateChange(p, key, value) for (p, key), value in changes.items()]
+        self._calls.append(out)
+        return out
+
+    def _sample(
+        self,
+        items: Sequence[Seen],
+        schedule: Schedule,
+        now: dt.datetime,
+        out: BatchOutcome,
+        changes: dict[tuple[int, str], ChangeValue],
+    ) -> None:
+        parts = self._parts
+        undo = self._undo
         horizon = schedule.horizon
         thresholds = self.thresholds
-        watermarks: dict[int, int] = {}
-        for item in items:
-            decision = item.decision
+        hours: dict[int, int] = {}
+        candidates: dict[int, list[Sampled]] = {}
+        tasks = out.tasks
+        task_days: list[int] = []
+        last_start = schedule.last_start
+        last = schedule.at(last_start) if schedule.revisions else None
+        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        hour, hour_count, iday, threshold = -1, 0, 0, 1.0
+        partition_of_state, state = -1, PartitionState()
+        for partition, decision, timestamp_ms in items:
             decided = decision.decided_at.timestamp()
-            arrived = item.timestamp_ms / 1000.0
-            instant = decided if decided < arrived else arrived
+            instant = timestamp_ms / 1000.0
+            if decided < instant:
+                instant = decided
             if instant > horizon:
                 raise ScheduleBehind(
                     f"decision {decision.decision_id} is seen at {instant:.0f}, after the plan "
                     f"schedule's horizon {horizon:.0f}; waiting for the next reload"
                 )
-            selector = schedule.at(instant)
-            assessment = selector.assess(decision, instant)
-            x = draw(decision.decision_id, selector.salt)
-            hour = int(instant // 3600)
-            hours[hour] = hours.get(hour, 0) + 1
-            iday = _EPOCH_ORDINAL + hour // 24
-            if x < thresholds.get(iday, 1.0):
+            selector = last if last is not None and instant >= last_start else schedule.at(instant)
+            probability, reason, cell = selector.assess(decision, instant)
+            decision_id = decision.decision_id
+            digest = blake2b(selector.prefix + decision_id.encode(), digest_size=8).digest()
+            x = from_bytes(digest, "big") * _INVERSE
+            if instant // 3600 != hour:  # batches mostly stay within one hour: count in runs
+                if hour_count:
+                    hours[hour] = hours.get(hour, 0) + hour_count
+                hour, hour_count = int(instant // 3600), 0
+                iday = _EPOCH_ORDINAL + hour // 24
+                threshold = thresholds.get(iday, 1.0)
+            hour_count += 1
+            if x < threshold:
                 candidates.setdefault(iday, []).append(Sampled.of(decision, x))
-            cell = assessment.cell
-            pools[cell.pool] = pools.get(cell.pool, 0) + 1
-            partition = item.partition
-            watermark = watermarks.get(partition)
-            if watermark is None:
-                if partition not in self._moderators:
-                    raise KeyError(f"partition {partition}: state not loaded")
-                watermark = watermarks[partition] = self._watermark(partition, local_wm)
-            if iday > watermark:
-                watermarks[partition] = iday
-                local_wm[partition] = iday
-                self._prune(partition, iday, local)
-            selected = x < assessment.probability
+            if partition != partition_of_state:
+                state, partition_of_state = parts[partition], partition
+            if iday > state.watermark:
+                self._advance(partition, state, iday, changes)
+            selected = x < probability
             if not selected and not cell.quota:
                 continue
-            state = self._lookup(partition, decision.moderator_id, local)
-            if state is not None and decision.decision_id in state.seen:
+            if decision_id in state.seen:
                 out.duplicates += 1
                 continue
+            moderator_id = decision.moderator_id
+            counters = state.moderators.get(moderator_id)
             day = decision.decided_at.toordinal()
-            if selected:
-                reason = assessment.reason
-                probability: float | None = assessment.probability
-            else:
-                quota = selector.plan.quota
-                if quota is None or (state is not None and day < state.day):
+            plan = selector.plan
+            design: float | None = probability
+            if not selected:
+                quota = plan.quota
+                if quota is None or (counters is not None and day < counters[0]):
                     continue
-                today = state.tasks if state is not None and state.day == day else 0
+                today = counters[1] if counters is not None and counters[0] == day else 0
                 if today >= quota.min_per_moderator_per_day:
                     continue
-                reason = TaskReason.QUOTA
-                probability = None
-            local.setdefault(partition, {})[decision.moderator_id] = self._counted(
-                state, day, decision
-            )
-            plan = selector.plan
-            reasons: tuple[TaskReason, ...] = (reason,)
-            reviews = 1
-            calibration = plan.calibration
-            if (
-                calibration is not None
-                and calibration.share > 0
-                and draw(decision.decision_id, selector.salt + "/calibration") < calibration.share
-            ):
-                reviews = calibration.reviews
-                reasons = (reason, TaskReason.CALIBRATION)
-            blind = plan.blind_share > 0 and (
-                draw(decision.decision_id, selector.salt + "/blind") < plan.blind_share
-            )
-            revision = selector.revision
-            out.tasks.append(
-                TaskDraft(
-                    task_id=task_id(decision.decision_id, AUDIT_PURPOSE),
-                    decision=decision,
-                    plan_id=revision.plan_id,
-                    plan_version=revision.version,
-                    stratum=cell.stratum,
-                    probability=probability,
-                    reasons=reasons,
-                    required_reviews=reviews,
-                    priority=selector.priority(reason, cell),
-                    pool=cell.pool,
-                    blind=blind,
-                    due_at=decision.decided_at + selector.due_within,
-                    created_at=now,
-                )
-            )
-            counts = traffic.day(iday).tasks.setdefault(cell.pool, {})
-            counts[reason.value] = counts.get(reason.value, 0) + 1
+                reason, design = TaskReason.QUOTA, None
+            if counters is None or day > counters[0]:
+                updated = (day, 1)
+            elif day == counters[0]:
+                updated = (day, counters[1] + 1)
+            else:  # a late decision: its task does not count for the moderator's current day
+                updated = counters
+            if updated is not counters:
+                undo.append(("m", partition, moderator_id, counters))
+                state.moderators[moderator_id] = updated
+                changes[(partition, MODERATOR + moderator_id)] = updated
+            undo.append(("t", partition, decision_id, day))
+            state.seen[decision_id] = day
+            state.by_day.setdefault(day, []).append(decision_id)
+            changes[(partition, TASK + decision_id)] = day
+            tasks.append(self._draft(selector, decision, partition, cell, reason, design, now))
+            task_days.append(iday)
+        if hour_count:
+            hours[hour] = hours.get(hour, 0) + hour_count
         out.decisions = len(items)
-        self._fold_traffic(traffic, hours, candidates)
-        out.changes = list(self._changes(local, local_wm))
-        out._local, out._watermarks, out._traffic = local, local_wm, traffic
-        if stage:
-            self.stage(out)
-        return out
+        out.traffic = self._traffic(hours, candidates, tasks, task_days)
 
-    def _counted(
-        self, state: ModeratorState | None, day: int, decision: DecisionLike
-    ) -> ModeratorState:
-        if state is None or day > state.day:
-            new_day, tasks = day, 1
-        elif day == state.day:
-            new_day, tasks = day, state.tasks + 1
-        else:  # a late decision: its task does not count for the moderator's current day
-            new_day, tasks = state.day, state.tasks
-        oldest = new_day - self.dedupe_days
-        seen = {} if state is None else {k: v for k, v in state.seen.items() if v >= oldest}
-        seen[decision.decision_id] = day
-        return ModeratorState(day=new_day, tasks=tasks, seen=seen)
-
-    def _lookup(
+    def _draft(
         self,
+        selector: Any,
+        decision: DecisionLike,
         partition: int,
-        moderator_id: str,
-        local: dict[int, dict[str, ModeratorState | None]],
-    ) -> ModeratorState | None:
-        found = local.get(partition, {}).get(moderator_id, _MISSING)
-        if found is _MISSING:
-            found = self._staged.get(partition, {}).get(moderator_id, _MISSING)
-            if found is _MISSING:
-                return self._moderators.get(partition, {}).get(moderator_id)
-        return found
-
-    def _watermark(self, partition: int, local_wm: dict[int, int]) -> int:
-        if partition in local_wm:
-            return local_wm[partition]
-        if partition in self._staged_watermarks:
-            return self._staged_watermarks[partition]
-        return self._watermarks.get(partition, 0)
-
-    def _prune(
-        self,
-        partition: int,
-        watermark: int,
-        local: dict[int, dict[str, ModeratorState | None]],
-    ) -> None:
-        """Drop moderators whose latest task is older than the dedupe window (tombstones)."""
-        oldest = watermark - self.dedupe_days
-        mine = local.setdefault(partition, {})
-        for key in self._keys(partition, local):
-            state = self._lookup(partition, key, local)
-            if state is not None and state.day < oldest:
-                mine[key] = None
-
-    def _keys(self, partition: int, local: dict[int, dict[str, ModeratorState | None]]) -> set[str]:
-        return (
-            set(self._moderators.get(partition, {}))
-            | set(self._staged.get(partition, {}))
-            | set(local.get(partition, {}))
+        cell: Any,
+        reason: TaskReason,
+        probability: float | None,
+        now: dt.datetime,
+    ) -> TaskDraft:
+        plan = selector.plan
+        salt = selector.salt
+        reasons: tuple[TaskReason, ...] = (reason,)
+        reviews = 1
+        calibration = plan.calibration
+        if (
+            calibration is not None
+            and calibration.share > 0
+            and draw(decision.decision_id, salt + "/calibration") < calibration.share
+        ):
+            reviews = calibration.reviews
+            reasons = (reason, TaskReason.CALIBRATION)
+        blind = plan.blind_share > 0 and (
+            draw(decision.decision_id, salt + "/blind") < plan.blind_share
+        )
+        revision = selector.revision
+        return TaskDraft(
+            task_id=task_id(decision.decision_id),
+            decision=decision,
+            partition=partition,
+            plan_id=revision.plan_id,
+            plan_version=revision.version,
+            stratum=cell.stratum,
+            probability=probability,
+            reasons=reasons,
+            required_reviews=reviews,
+            priority=selector.priority(reason, cell),
+            pool=cell.pool,
+            blind=blind,
+            due_at=decision.decided_at + selector.due_within,
+            created_at=now,
         )
 
-    def _changes(
+    def _advance(
         self,
-        local: dict[int, dict[str, ModeratorState | None]],
-        local_wm: dict[int, int],
-    ) -> Iterator[StateChange]:
-        for partition, states in local.items():
-            for key, state in states.items():
-                yield StateChange(partition, key, state)
-        for partition, watermark in local_wm.items():
-            yield StateChange(partition, WATERMARK, watermark)
+        partition: int,
+        state: PartitionState,
+        watermark: int,
+        changes: dict[tuple[int, str], ChangeValue],
+    ) -> None:
+        """A new latest day: drop task ids and moderators older than the dedupe window."""
+        self._undo.append(("w", partition, None, state.watermark))
+        state.watermark = watermark
+        changes[(partition, WATERMARK)] = watermark
+        oldest = watermark - self.dedupe_days
+        for day in [d for d in state.by_day if d < oldest]:
+            ids = state.by_day.pop(day)
+            self._undo.append(("x", partition, day, ids))
+            for decision_id in ids:
+                del state.seen[decision_id]
+                changes[(partition, TASK + decision_id)] = None
+        for moderator_id, counters in list(state.moderators.items()):
+            if counters[0] < oldest:
+                self._undo.append(("m", partition, moderator_id, counters))
+                del state.moderators[moderator_id]
+                changes[(partition, MODERATOR + moderator_id)] = None
 
-    def _fold_traffic(
+    def _undo_to(self, mark: int) -> None:
+        undo = self._undo
+        while len(undo) > mark:
+            kind, partition, key, old = undo.pop()
+            state = self._parts.get(partition)
+            if state is None:
+                continue
+            if kind == "m":
+                if old is None:
+                    state.moderators.pop(key, None)
+                else:
+                    state.moderators[key] = old
+            elif kind == "t":
+                del state.seen[key]
+                ids = state.by_day[old]
+                ids.pop()
+                if not ids:
+                    del state.by_day[old]
+            elif kind == "w":
+                state.watermark = old
+            elif kind == "x":
+                state.by_day[key] = old
+                for decision_id in old:
+                    state.seen[decision_id] = key
+
+    def _traffic(
         self,
-        traffic: TrafficDelta,
         hours: dict[int, int],
         candidates: dict[int, list[Sampled]],
-    ) -> None:
+        tasks: list[TaskDraft],
+        task_days: list[int],
+    ) -> TrafficDelta:
+        traffic = TrafficDelta(self.sample_size)
         for hour, count in hours.items():
             day = traffic.day(_EPOCH_ORDINAL + hour // 24)
             day.count += count
@@ -382,13 +420,8 @@ class SamplerCore:
             limit = self.thresholds.get(iday, 1.0)
             day.sample = bottom_k(candidates.get(iday, ()), self.sample_size, below=limit)
             day.complete_below = limit
-
-    def stage(self, outcome: BatchOutcome) -> None:
-        """Stage what a call to `sample` changed (once) until `commit` or `rewind`."""
-        if outcome.staged or outcome._traffic is None:
-            raise ValueError("an outcome is staged exactly once")
-        for partition, states in outcome._local.items():
-            self._staged.setdefault(partition, {}).update(states)
-        self._staged_watermarks.update(outcome._watermarks)
-        self._staged_traffic.merge(outcome._traffic)
-        outcome.staged = True
+        for task, iday in zip(tasks, task_days, strict=True):
+            counts = traffic.day(iday).tasks.setdefault(task.pool, {})
+            reason = task.reasons[0].value
+            counts[reason] = counts.get(reason, 0) + 1
+        return traffic

@@ -17,7 +17,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from services.sampler.domain.plan import Dimension, PlanDocument, Revision
 from shared.events import Severity, TaskReason
@@ -71,6 +71,15 @@ def draw(decision_id: str, salt: str) -> float:
     """A uniform number in [0, 1) fixed by the decision id and the plan salt."""
     digest = hashlib.blake2b(f"{salt}\x1f{decision_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / _SCALE
+
+
+_INVERSE = 2.0**-64
+_blake2b = hashlib.blake2b
+
+
+def draw_bytes(salted_id: bytes) -> float:
+    """`draw` of an already salted id (`salt + "\x1f" + decision_id`, encoded)."""
+    return int.from_bytes(_blake2b(salted_id, digest_size=8).digest(), "big") * _INVERSE
 
 
 def is_selected(decision_id: str, salt: str, probability: float) -> bool:
@@ -179,9 +188,11 @@ class TargetingIndex:
         return best
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Cell:
-    """What a plan revision decides for every decision with the same stratifying fields."""
+    """What a plan revision decides for every decision with the same stratifying fields.
+
+    Cells are cached per selector and compared by identity (cheap as dict keys)."""
 
     stratum: str
     pool: str
@@ -192,8 +203,7 @@ class Cell:
     quota: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """A decision's inclusion probability, the reason that set it, and its cell."""
 
     probability: float
@@ -227,6 +237,8 @@ class Selector:
         self.revision = revision
         self.plan: PlanDocument = plan
         self.salt = revision.salt
+        self.prefix = f"{self.salt}\x1f".encode()
+        """`draw(id, salt)` is `draw_bytes(prefix + id.encode())`: the hot path's form."""
         self.facts = facts
         self.targeting = targeting
         self._cells: dict[tuple[str, ...], Cell] = {}
@@ -240,6 +252,14 @@ class Selector:
         self._tenure = risk.new_moderators
         self._changes = risk.policy_changes
         self._reviews = {t.moderator_id: t for t in risk.targeted}
+        self._risky = any(r is not None for r in (self._low, self._tenure, self._changes))
+        self._low_rate = self._low.rate if self._low else 0.0
+        self._low_below = self._low.below if self._low else 0.0
+        self._tenure_rate = self._tenure.rate if self._tenure else 0.0
+        self._tenure_days = self._tenure.days if self._tenure else 0
+        self._change_rate = self._changes.rate if self._changes else 0.0
+        self._change_days = self._changes.days if self._changes else 0
+        self._targets = bool(self._reviews or targeting.by_moderator or targeting.by_market_policy)
         self._quota_kinds = (
             frozenset(k.value for k in plan.quota.moderator_kinds) if plan.quota else frozenset()
         )
@@ -289,9 +309,21 @@ class Selector:
 
     def assess(self, decision: DecisionLike, instant: float) -> Assessment:
         """The probability the plan gives the decision seen at `instant` (epoch seconds)."""
-        cell = self.cell(decision)
+        cell = self._cells.get(
+            (
+                decision.queue,
+                decision.market,
+                decision.language,
+                decision.policy_id,
+                decision.content_type,
+                decision.moderator_kind,
+                decision.moderator_team,
+            )
+        )
+        if cell is None:
+            cell = self.cell(decision)
         raw = cell.base
-        risk = self._risk(decision, cell)
+        risk = self._risk(decision, cell) if self._risky else cell.severity_rate
         reason = TaskReason.UNIFORM
         if risk > raw:
             raw = risk
@@ -301,10 +333,11 @@ class Selector:
             probability = 1.0
         if probability < self.floor:
             probability = self.floor
-        targeted = self.targeted(decision, instant)
-        if targeted > probability:
-            probability = targeted
-            reason = TaskReason.TARGETED
+        if self._targets:
+            targeted = self.targeted(decision, instant)
+            if targeted > probability:
+                probability = targeted
+                reason = TaskReason.TARGETED
         return Assessment(probability, reason, cell)
 
     def parts(self, decision: DecisionLike, instant: float) -> tuple[float, float, Cell]:
@@ -324,25 +357,26 @@ class Selector:
 
     def _risk(self, decision: DecisionLike, cell: Cell) -> float:
         risk = cell.severity_rate
-        low = self._low
-        if low is not None:
+        if self._low_rate > risk:
             confidence = decision.confidence
             if (
                 confidence is not None
-                and confidence < low.below
+                and confidence < self._low_below
                 and decision.moderator_kind == "machine"
             ):
-                risk = max(risk, low.rate)
-        if self._tenure is not None and decision.moderator_started_at is not None:
-            days = decision.decided_at.toordinal() - decision.moderator_started_at.toordinal()
-            if days < self._tenure.days:
-                risk = max(risk, self._tenure.rate)
-        if self._changes is not None:
+                risk = self._low_rate
+        tenure_rate, change_rate = self._tenure_rate, self._change_rate
+        if tenure_rate <= risk and change_rate <= risk:
+            return risk
+        day = decision.decided_at.toordinal()
+        if tenure_rate > risk:
+            started = decision.moderator_started_at
+            if started is not None and day - started.toordinal() < self._tenure_days:
+                risk = tenure_rate
+        if change_rate > risk:
             since = self.facts.version_from.get((decision.policy_id, decision.policy_version))
-            if since is not None and 0 <= decision.decided_at.toordinal() - since < (
-                self._changes.days
-            ):
-                risk = max(risk, self._changes.rate)
+            if since is not None and 0 <= day - since < self._change_days:
+                risk = change_rate
         return risk
 
     def priority(self, reason: TaskReason, cell: Cell) -> int:
@@ -396,6 +430,11 @@ class Schedule:
         if index < 0:
             return self._default_selector
         return self._selector(index)
+
+    @property
+    def last_start(self) -> float:
+        """When the last revision takes effect (epoch seconds; -inf without revisions)."""
+        return self._last_start
 
     def current(self, instant: float) -> Revision:
         """The revision in force at the instant."""

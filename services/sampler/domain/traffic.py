@@ -10,6 +10,7 @@ Planning (budgets, allocation) and the dry run estimate from it; selection never
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,7 +119,16 @@ class DayTraffic:
         limit = min(self.threshold(size), other.threshold(size))
         self.count += other.count
         self.hourly = [a + b for a, b in zip(self.hourly, other.hourly, strict=True)]
-        self.sample = bottom_k([*self.sample, *other.sample], size, below=limit)
+        if len(other.sample) <= 64:  # the usual case on the hot path: insert the few new ones
+            sample = self.sample
+            for entry in other.sample:
+                at = bisect_left(sample, entry.draw, key=_draw)
+                if at < len(sample) and sample[at].decision_id == entry.decision_id:
+                    continue
+                sample.insert(at, entry)
+            del sample[min(size, bisect_left(sample, limit, key=_draw)) :]
+        else:
+            self.sample = bottom_k([*self.sample, *other.sample], size, below=limit)
         self.complete_below = limit
         for pool, reasons in other.tasks.items():
             mine = self.tasks.setdefault(pool, {})
@@ -157,6 +167,10 @@ class DayTraffic:
             },
             complete_below=float(data.get("complete_below", 1.0)),
         )
+
+
+def _draw(entry: Sampled) -> float:
+    return entry.draw
 
 
 def bottom_k(
