@@ -46,10 +46,13 @@ fmt: install ## format the code and apply safe lint fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+bench-sampler: install ## sampler vs raw consumer rate, transactional vs at-least-once, peak memory (~10 min)
+	$(PY) -m bench.sampler run
+
 schemas: install ## export the event JSON Schemas to docs/schemas/
 	$(PY) -m tools.export_schemas
 
 clean: down ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas clean
+.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas clean bench-sampler

@@ -27,7 +27,7 @@ from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import TargetingRule
 from shared.http import instrument, ops_router
-from shared.kafka.consumer import ConsumerRuntime, build_consumer
+from shared.kafka.consumer import ConsumerRuntime, Decode, build_consumer
 from shared.kafka.producer import build_producer
 from shared.service import ServiceKit
 from shared.settings import Settings
@@ -83,6 +83,7 @@ def decision_runtime(
     group: str,
     clock: Clock,
     transactional: bool = True,
+    decode: Decode[DecisionRecord] = decode_record,
 ) -> ConsumerRuntime[DecisionRecord]:
     """The decision stream's consumer runtime (also what `make bench-sampler` measures)."""
     return ConsumerRuntime(
@@ -91,7 +92,7 @@ def decision_runtime(
         producer=producer,
         topics=[topic],
         group_id=group,
-        decode=decode_record,
+        decode=decode,
         process=decisions.process,
         transactional=transactional,
         batch_max=settings.sampler_batch_max,

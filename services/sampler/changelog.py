@@ -58,10 +58,12 @@ class ChangelogRestorer:
             self._core.drop(tp.partition)
             self._pending.discard(tp.partition)
 
-    def rewound(self) -> None:
-        """Runtime hook: the batch will be retried; drop what it staged, re-read the state."""
+    def rewound(self, *, reread: bool = True) -> None:
+        """Runtime hook: the batch will be retried; undo its changes and, when its commit may
+        have gone through (`reread`), read every loaded partition's state again."""
         self._core.rewind()
-        self._pending |= self._core.partitions()
+        if reread:
+            self._pending |= self._core.partitions()
 
     def committed(self) -> None:
         """Runtime hook: the batch's transaction committed."""

@@ -100,9 +100,11 @@ class DecisionConsumer:
         self._pending = []
 
     def rewound(self) -> None:
-        """The batch will be retried: forget what it staged."""
+        """The batch will be retried: undo what it changed. If its outputs were handed to the
+        runtime, its commit may have gone through: the state is then read again as well."""
+        uncertain = bool(self._pending)
         self._pending = []
-        self._restorer.rewound()
+        self._restorer.rewound(reread=uncertain)
 
     def assigned(self, partitions: set[TopicPartition]) -> None:
         self._restorer.assigned(partitions)
