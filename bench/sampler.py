@@ -65,10 +65,20 @@ def _templates(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 async def fill(
-    bootstrap: str, topic: str, n: int, *, moderators: int | None, run: str, seed: int = 7
+    bootstrap: str,
+    topic: str,
+    n: int,
+    *,
+    moderators: int | None,
+    run: str,
+    seed: int = 7,
+    days: int = 0,
 ) -> float:
-    """Produce `n` distinct decisions (keyed by moderator); returns the seconds it took."""
+    """Produce `n` distinct decisions (keyed by moderator), spread in time order over the last
+    `days` days if given; returns the seconds it took."""
     templates = _templates(5000, seed)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    step = dt.timedelta(days=days) / n if days else dt.timedelta(0)
     rng = random.Random(seed)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -86,6 +96,8 @@ async def fill(
             document = dict(templates[i % len(templates)])
             document["decision_id"] = f"{run}-{i:010d}"
             document["content_id"] = f"c-{run}-{i}"
+            if days:
+                document["decided_at"] = (start + step * i).isoformat().replace("+00:00", "Z")
             if moderators is not None:
                 number = rng.randrange(moderators)
                 document["moderator_id"] = f"mod-{number:06d}"
@@ -251,6 +263,25 @@ def extension_status() -> str:
     return f"{'loaded' if loaded else 'NOT loaded'} ({DefaultRecordBatch.__module__})"
 
 
+def _print_throughput(rows: list[dict[str, Any]], *, total: int, batch: int, repeat: int) -> None:
+    best = {
+        mode: max(r["rate"] for r in rows if r["mode"] == mode)
+        for mode in ("raw", "transactional", "at-least-once")
+    }
+    fastest = max((r for r in rows if r["mode"] == "transactional"), key=lambda r: r["rate"])
+    print(f"  decisions in the topic      {total:,}  (batch {batch}, best of {repeat})")
+    print(f"  raw aiokafka getmany        {best['raw']:>10,.0f} decisions/s")
+    print(f"  sampler, transactional      {best['transactional']:>10,.0f} decisions/s")
+    print(f"  sampler, at-least-once      {best['at-least-once']:>10,.0f} decisions/s")
+    parts = ", ".join(f"{k} {v}" for k, v in fastest["phases_us_per_decision"].items())
+    print(f"    where a transactional decision's time goes (us): {parts}")
+    print(f"    raw consumer: {1e6 / best['raw']:.2f} us a decision")
+    ratio = best["transactional"] / best["raw"]
+    print(f"  sampler / raw               {ratio:>10.0%}   (target >= 60%)")
+    tx_ratio = best["transactional"] / best["at-least-once"]
+    print(f"  transactional / at-least-once {tx_ratio:>8.0%}   (target >= 80%)")
+
+
 def main_run(args: argparse.Namespace) -> None:
     from shared.db.migrations import upgrade_all
     from shared.kafka.admin import ensure_topics
@@ -278,48 +309,43 @@ def main_run(args: argparse.Namespace) -> None:
 
         asyncio.run(store_plan(postgres.url(), PLAN))
 
-        topic = base.decisions
-        print(f"filling {topic} with {args.decisions:,} decisions ...", flush=True)
-        seconds = asyncio.run(
-            fill(kafka.bootstrap, topic, args.decisions, moderators=None, run="t")
-        )
-        total = asyncio.run(end_offsets(kafka.bootstrap, topic))
-        print(f"  {total:,} decisions in {seconds:.0f}s", flush=True)
-
         rows: list[dict[str, Any]] = []
-        for round_ in range(args.repeat):
-            for mode in ("raw", "tx", "alo"):
-                result = _measure(
-                    env,
-                    *common,
-                    "--mode",
-                    mode,
-                    "--topic",
-                    topic,
-                    "--total",
-                    str(total),
-                    "--run",
-                    f"{mode}{round_}",
-                )
-                rows.append(result)
-                print(f"  {result['mode']:<14} {result['rate']:>10,.0f} decisions/s", flush=True)
-
-        best = {
-            mode: max(r["rate"] for r in rows if r["mode"] == mode)
-            for mode in ("raw", "transactional", "at-least-once")
-        }
+        total = 0
+        if args.decisions:
+            topic = base.decisions
+            print(f"filling {topic} with {args.decisions:,} decisions ...", flush=True)
+            seconds = asyncio.run(
+                fill(kafka.bootstrap, topic, args.decisions, moderators=None, run="t")
+            )
+            total = asyncio.run(end_offsets(kafka.bootstrap, topic))
+            print(f"  {total:,} decisions in {seconds:.0f}s", flush=True)
+            for round_ in range(args.repeat):
+                for mode in ("raw", "tx", "alo"):
+                    result = _measure(
+                        env, *common, "--mode", mode, "--topic", topic,
+                        "--total", str(total), "--run", f"{mode}{round_}",
+                    )  # fmt: skip
+                    rows.append(result)
+                    print(
+                        f"  {result['mode']:<14} {result['rate']:>10,.0f} decisions/s", flush=True
+                    )
         memory: dict[str, Any] | None = None
         if args.memory_decisions:
             big = Topics(prefix="bench.memory.").decisions
             asyncio.run(ensure_topics(kafka.bootstrap, Topics(prefix="bench.memory.")))
             print(
                 f"filling {big} with {args.memory_decisions:,} decisions from "
-                f"{args.moderators:,} moderators ...",
+                f"{args.moderators:,} moderators over {args.memory_days} days ...",
                 flush=True,
             )
             seconds = asyncio.run(
                 fill(
-                    kafka.bootstrap, big, args.memory_decisions, moderators=args.moderators, run="m"
+                    kafka.bootstrap,
+                    big,
+                    args.memory_decisions,
+                    moderators=args.moderators,
+                    run="m",
+                    days=args.memory_days,
                 )
             )
             big_total = asyncio.run(end_offsets(kafka.bootstrap, big))
@@ -343,25 +369,14 @@ def main_run(args: argparse.Namespace) -> None:
         print()
         print("modqa sampler benchmark (same broker, same topic, same fetch settings)")
         print(f"  aiokafka C extension        {extension_status()}")
-        print(
-            f"  decisions in the topic      {total:,}  (batch {args.batch}, best of {args.repeat})"
-        )
-        print(f"  raw aiokafka getmany        {best['raw']:>10,.0f} decisions/s")
-        print(f"  sampler, transactional      {best['transactional']:>10,.0f} decisions/s")
-        print(f"  sampler, at-least-once      {best['at-least-once']:>10,.0f} decisions/s")
-        fastest = max((r for r in rows if r["mode"] == "transactional"), key=lambda r: r["rate"])
-        parts = ", ".join(f"{k} {v}" for k, v in fastest["phases_us_per_decision"].items())
-        print(f"    where a transactional decision's time goes (us): {parts}")
-        print(f"    raw consumer: {1e6 / best['raw']:.2f} us a decision")
-        ratio = best["transactional"] / best["raw"]
-        print(f"  sampler / raw               {ratio:>10.0%}   (target >= 60%)")
-        tx_ratio = best["transactional"] / best["at-least-once"]
-        print(f"  transactional / at-least-once {tx_ratio:>8.0%}   (target >= 80%)")
+        if rows:
+            _print_throughput(rows, total=total, batch=args.batch, repeat=args.repeat)
         if memory is not None:
             quarters = ", ".join(f"{v} MiB" for v in memory["peak_rss_mib_at"].values())
             print(
                 f"  peak memory after {memory['decisions']:,} decisions from "
-                f"{args.moderators:,} moderators: {memory['peak_rss_mib']:.0f} MiB"
+                f"{args.moderators:,} moderators over {args.memory_days} days: "
+                f"{memory['peak_rss_mib']:.0f} MiB"
             )
             print(f"    peak after each quarter of the stream: {quarters}")
             print(
@@ -383,6 +398,7 @@ def main() -> None:
     run.add_argument("--decisions", type=int, default=500_000)
     run.add_argument("--memory-decisions", type=int, default=2_000_000)
     run.add_argument("--moderators", type=int, default=50_000)
+    run.add_argument("--memory-days", type=int, default=4)
     run.add_argument("--batch", type=int, default=Settings().sampler_batch_max)
     run.add_argument("--repeat", type=int, default=2)
     measure = sub.add_parser("measure", help="one measurement (used by `run`)")

@@ -69,15 +69,17 @@ class DecisionRecord(msgspec.Struct, kw_only=True, gc=False):
 _ID = r"[A-Za-z0-9._:@/+=-]{1,128}"
 _LABEL_RE = r"[a-z0-9][a-z0-9_.-]{0,63}"
 _IDS = re.compile(f"{_ID}\x00{_ID}")
-_KEY = re.compile("\x00".join([_LABEL_RE, "[A-Z]{2}", "[a-z]{2,3}", _ID, _LABEL_RE, _LABEL_RE]))
+_KEY = re.compile("\x00".join([_LABEL_RE, "[A-Z]{2}", "[a-z]{2,3}", _LABEL_RE, _LABEL_RE]))
+_MODERATOR = re.compile(_ID)
 _MARKET = re.compile(r"[A-Z]{2}")
 _CATEGORY = re.compile(r"STATEMENT_CATEGORY_[A-Z_]+")
-_MAX_CACHE = 500_000
+_MAX_CACHE = 100_000
 _UTC = dt.UTC
 
 _decoder = msgspec.json.Decoder(DecisionRecord)
 _encoder = msgspec.json.Encoder()
-_checked_keys: set[tuple[str, str, str, str, str, str]] = set()
+_checked_keys: set[tuple[str, str, str, str, str]] = set()
+_checked_moderators: set[str] = set()
 _checked_categories: set[str] = set()
 _checked_markets: set[str] = set()
 
@@ -113,7 +115,6 @@ def _checked(decision: DecisionRecord) -> bool:
         decision.queue,
         decision.market,
         decision.language,
-        decision.moderator_id,
         decision.moderator_team,
         decision.policy_id,
     )
@@ -123,6 +124,13 @@ def _checked(decision: DecisionRecord) -> bool:
         if len(_checked_keys) >= _MAX_CACHE:
             _checked_keys.clear()
         _checked_keys.add(key)
+    moderator = decision.moderator_id
+    if moderator not in _checked_moderators:
+        if _MODERATOR.fullmatch(moderator) is None:
+            return False
+        if len(_checked_moderators) >= _MAX_CACHE:
+            _checked_moderators.clear()
+        _checked_moderators.add(moderator)
     category = decision.category
     if category is not None and category not in _checked_categories:
         if len(category) > 96 or _CATEGORY.fullmatch(category) is None:

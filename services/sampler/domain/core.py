@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.sampler.domain.selection import DecisionLike, Schedule, draw
+from services.sampler.domain.selection import Cell, DecisionLike, Schedule, Selector, draw
 from services.sampler.domain.traffic import SAMPLE_SIZE, Sampled, TrafficDelta, bottom_k
 from shared.events import TaskReason
 
@@ -314,10 +314,10 @@ class SamplerCore:
 
     def _draft(
         self,
-        selector: Any,
+        selector: Selector,
         decision: DecisionLike,
         partition: int,
-        cell: Any,
+        cell: Cell,
         reason: TaskReason,
         probability: float | None,
         now: dt.datetime,
