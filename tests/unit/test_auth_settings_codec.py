@@ -78,3 +78,22 @@ def test_undecodable_records_say_why(raw: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError) as caught:
         parse(Decision, raw)
     assert reason in caught.value.reason
+
+
+def test_database_restarts_and_conflicts_count_as_transient() -> None:
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    from shared.errors import is_transient
+
+    def wrapped(cause: Exception) -> sa_exc.DBAPIError:
+        error = sa_exc.DBAPIError("SELECT 1", None, cause)
+        error.__cause__ = cause
+        return error
+
+    assert is_transient(wrapped(asyncpg.exceptions.CannotConnectNowError("starting up")))
+    assert is_transient(wrapped(asyncpg.exceptions.AdminShutdownError("shutting down")))
+    assert is_transient(wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock")))
+    assert is_transient(wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")))
+    assert not is_transient(wrapped(asyncpg.exceptions.UniqueViolationError("duplicate")))
+    assert not is_transient(ValueError("a bug"))
