@@ -149,10 +149,11 @@ def _checked(decision: DecisionRecord) -> bool:
 
 
 def fast_decode(raw: bytes) -> DecisionRecord | None:
-    """The decision if the fast path can vouch for it, else None (pydantic decides)."""
+    """The decision if the fast path can vouch for it, else None (pydantic decides). msgspec
+    raises UnicodeDecodeError, not its DecodeError, for a string that is not UTF-8."""
     try:
         decision = _decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         return None
     if not _checked(decision) or _long_fraction(raw):
         return None
@@ -186,7 +187,7 @@ def decode_record(record: ConsumerRecord[bytes, bytes]) -> DecisionRecord:
     if raw is not None and len(raw) <= MAX_EVENT_BYTES:
         try:
             decision = _decoder.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
             return decode_decision(raw)
         if _checked(decision) and not _long_fraction(raw):
             decided = decision.decided_at

@@ -217,6 +217,9 @@ class ConsumerRuntime(Generic[T]):
                 decoded.append(Incoming(record, self._decode(record)))
             except DecodeError as error:
                 letters.append(self._dead(record, error.reason))
+            except Exception as error:  # a decoder bug must not stop the stream: park the record
+                log.exception("decoder raised %s; record dead-lettered", type(error).__name__)
+                letters.append(self._dead(record, f"undecodable: {type(error).__name__}: {error}"))
         outputs = await self._process_isolating_failures(decoded, letters)
         offsets = _next_offsets(records)
         if self._transactional:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.codec import record_decoder
 from shared.events import Decision, encode
@@ -44,6 +44,7 @@ async def run_runtime(
     *,
     transactional: bool = False,
     group: str = "g",
+    decode: Callable[[ConsumerRecord[bytes, bytes]], Decision] = record_decoder(Decision),
 ) -> tuple[ConsumerRuntime[Decision], asyncio.Task[None], list[object]]:
     group_id = topics.group("test", group)
     consumer = build_consumer(settings, group_id=group_id, client_id="test")
@@ -58,7 +59,7 @@ async def run_runtime(
         producer=producer,
         topics=[topics.decisions],
         group_id=group_id,
-        decode=record_decoder(Decision),
+        decode=decode,
         process=process,
         transactional=transactional,
         batch_max=20,
@@ -121,6 +122,40 @@ async def test_bad_records_go_to_the_dlq_with_reasons_and_good_ones_are_processe
         assert header(record, H_PARTITION) is not None and header(record, H_OFFSET) is not None
     assert sorted(seen) == sorted(f"d-{i}" for i in range(40))
     assert await committed_offsets(settings, topics, "g") == 43
+
+
+async def test_a_decoder_that_raises_something_else_parks_the_record_and_keeps_going(
+    settings: Settings, topics: Topics
+) -> None:
+    """A bug in a decoder (here: an exception other than DecodeError on one payload) costs that
+    record a dead letter, not the stream."""
+    seen: list[str] = []
+    strict = record_decoder(Decision)
+
+    def buggy(record: ConsumerRecord[bytes, bytes]) -> Decision:
+        if record.value == b"\xff\xfe":
+            b"\xff\xfe".decode()  # raises UnicodeDecodeError
+        return strict(record)
+
+    async def process(items: list[Incoming[Decision]]) -> Sequence[Outgoing]:
+        seen.extend(item.event.decision_id for item in items)
+        return ()
+
+    records = [good(i) for i in range(10)]
+    records[5:5] = [(b"k", b"\xff\xfe")]
+    await produce(settings.kafka_bootstrap, topics.decisions, records)
+    runtime, task, clients = await run_runtime(settings, topics, process, decode=buggy)
+    try:
+        await eventually(lambda: len(seen), until=lambda n: n == 10, what="10 decisions processed")
+        dead = await eventually(
+            lambda: read_all(settings.kafka_bootstrap, topics.name("moderation.decisions.dlq")),
+            until=lambda recs: len(recs) == 1,
+            what="1 dead letter",
+        )
+        assert not task.done()
+    finally:
+        await stop(runtime, task, clients)
+    assert (header(dead[0], H_REASON) or "").startswith("undecodable: UnicodeDecodeError")
 
 
 async def test_a_transient_failure_retries_the_batch_and_loses_nothing(
