@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
 
@@ -114,6 +115,10 @@ def report(
     print(f"\n{sum(c.ok for c in checks)}/{len(checks)} invariants hold; {elapsed:.0f}s")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--decisions", type=int, default=100_000)
@@ -128,6 +133,9 @@ def main() -> None:
     parser.add_argument("--settle-seconds", type=float, default=900)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    # a SIGTERM (Ctrl-C's sibling, e.g. from `kill`) unwinds like Ctrl-C, so the services, the
+    # broker and PostgreSQL started below are stopped instead of left running
+    signal.signal(signal.SIGTERM, _terminated)
     started = time.monotonic()
     home = fresh_home()
     system = ChaosSystem(home, rate=args.sample_rate)
