@@ -117,6 +117,11 @@ class KafkaBroker:
                     "kafka.tools.StorageTool",
                     "format",
                     "--standalone",
+                    # Eligible Leader Replicas (on by default for new 4.1 clusters) cannot help a
+                    # single replica, and after an unclean restart of the only broker under load
+                    # its partitions answered NOT_ENOUGH_REPLICAS for good (seen in make chaos)
+                    "--feature",
+                    "eligible.leader.replicas.version=0",
                     "-t",
                     _cluster_id(),
                     "-c",
