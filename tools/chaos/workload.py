@@ -64,15 +64,17 @@ class Workload:
         return self.stream.decision(i, self.decided_at + dt.timedelta(milliseconds=i))
 
     async def produce(self, bootstrap: str, topic: str, *, rate: float) -> None:
-        """Send every decision (acks=all, idempotent) through broker restarts. A send that
-        fails is sent again by a new producer: aiokafka keeps the failed batch's sequence
-        number spent, so the old producer's next batch would be refused as out of order
-        forever. A failure can be ambiguous (the broker stored the batch but its answer was
-        lost), so a decision may reach the topic twice; the sampler must give it one task."""
+        """Send every decision (acks=all, idempotent) through broker restarts, a window of
+        records at a time. Records of a window that fail are sent again by a new producer:
+        aiokafka keeps a failed batch's sequence number spent, so the old producer's next
+        batch would be refused as out of order forever. A failure can be ambiguous (the broker
+        stored the batch but its answer was lost), so a decision may reach the topic twice;
+        the sampler must give it one task."""
         rng = random.Random(self.stream.decision_id(0))
         self.malformed = malformed_kinds(json.loads(encode(self.decision(0))))
         sender = _Sender(bootstrap)
         await sender.start()
+        window: list[tuple[bytes, bytes]] = []
         try:
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -80,10 +82,13 @@ class Workload:
                 decision = self.decision(i)
                 key = decision.moderator_id.encode()
                 if rng.random() < self.poison_rate:
-                    await sender.send(topic, key, rng.choice(self.malformed))
+                    window.append((key, rng.choice(self.malformed)))
                     self.poisoned += 1
-                await sender.send(topic, key, encode(decision))
+                window.append((key, encode(decision)))
                 self.produced += 1
+                if len(window) >= WINDOW or i == self.count - 1:
+                    await sender.send_all(topic, window)
+                    window = []
                 ahead = (i + 1) / rate - (loop.time() - started)
                 if ahead > 0:
                     await asyncio.sleep(ahead)
@@ -92,8 +97,12 @@ class Workload:
             await sender.stop()
 
 
+WINDOW = 100
+"""Records in flight at once (sent together, acknowledged together)."""
+
+
 class _Sender:
-    """One record at a time; a failed send is retried by a fresh producer."""
+    """Sends windows of records; the records that failed are retried by a fresh producer."""
 
     def __init__(self, bootstrap: str) -> None:
         self._bootstrap = bootstrap
@@ -106,7 +115,7 @@ class _Sender:
                 bootstrap_servers=self._bootstrap,
                 acks="all",
                 enable_idempotence=True,
-                linger_ms=0,
+                linger_ms=5,
                 request_timeout_ms=30_000,
                 max_request_size=2_000_000,
             )
@@ -123,17 +132,36 @@ class _Sender:
             await self._producer.stop()
             self._producer = None
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        while True:
+    async def send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+        pending = records
+        while pending:
             assert self._producer is not None
-            try:
-                await (await self._producer.send(topic, value, key=key))
+            producer = self._producer
+            futures = []
+            for key, value in pending:
+                try:
+                    futures.append(await producer.send(topic, value, key=key))
+                except KafkaError as error:
+                    futures.append(_failed(error))
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            failed = [
+                r
+                for r, result in zip(pending, results, strict=True)
+                if isinstance(result, BaseException)
+            ]
+            if not failed:
                 return
-            except KafkaError:
-                self.resends += 1
-                await self.stop()
-                await asyncio.sleep(1)
-                await self.start()
+            self.resends += len(failed)
+            pending = failed
+            await self.stop()
+            await asyncio.sleep(1)
+            await self.start()
+
+
+def _failed(error: BaseException) -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future
 
 
 def auditors(*, count: int, audit_url: str, stream: DecisionStream, stop: asyncio.Event) -> list:  # type: ignore[type-arg]
