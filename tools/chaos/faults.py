@@ -60,13 +60,15 @@ def _apply(system: ChaosSystem, event: str, rng: random.Random) -> None:
         process.start()
         system.paused.discard(name)
     elif event == "broker":
-        system.kafka.stop()
+        # a restart: controlled shutdown (SIGKILL only if it hangs), then a start that may be
+        # slow on a loaded machine; the services ride it out either way
+        system.kafka.stop(timeout_s=120)
         time.sleep(rng.uniform(1.0, 4.0))
-        system.kafka.start()
+        system.kafka.start(timeout_s=300)
     elif event == "postgres":
         system.postgres.stop()
         time.sleep(rng.uniform(1.0, 3.0))
-        system.postgres.start()
+        system.postgres.start(timeout_s=180)
     elif event == "second-sampler:join":
         system.start_second_sampler()
     elif event == "second-sampler:leave":
