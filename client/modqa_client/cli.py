@@ -1,7 +1,7 @@
 """`modqa`: the command line of auditors, leads, SMEs, moderation systems and ops.
 
 Exit codes: 0 done; 1 the service refused or could not be reached (one line says why);
-2 the command was used wrongly.
+2 the command was used wrongly (an unknown option, a choice the taxonomy does not allow).
 """
 
 from __future__ import annotations
@@ -12,8 +12,19 @@ from typing import Any, TypeVar
 
 import typer
 
-from modqa_client import config
-from modqa_client.commands import ingest, login, reports
+from modqa_client import config, dsa, judgement
+from modqa_client.commands import (
+    calibration,
+    disputes,
+    escalations,
+    ingest,
+    login,
+    me,
+    plans,
+    reports,
+    review,
+    tasks,
+)
 from modqa_client.output import fail
 from modqa_client.transport import ModqaError, ServiceUnavailable
 
@@ -26,9 +37,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+HINTS = {
+    401: "run `modqa login` with a valid token",
+    403: "your token's role may not do this; ask a lead",
+    404: "check the id (`--json` listings show them)",
+    409: "the state changed; look again (`show`) and retry",
+}
+
 
 def friendly(command: F) -> F:
-    """Turn expected failures into one line and exit code 1, never a traceback."""
+    """Turn expected failures into one line and an exit code, never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -37,24 +55,22 @@ def friendly(command: F) -> F:
         except ServiceUnavailable as error:
             fail(
                 f"{error.service or 'the service'} is unreachable: {error.message}",
-                "is modqa running? `make up` starts it; `modqa profile` shows the addresses",
+                "is modqa running? `modqa profile show` lists the addresses in use",
             )
         except ModqaError as error:
-            hint = {
-                401: "run `modqa login` with a valid token",
-                403: "your token's role may not do this; ask a lead",
-            }.get(error.status)
-            fail(f"{error.service} refused: {error.message}", hint)
+            fail(f"{error.service} refused: {error.message}", HINTS.get(error.status))
         except config.ConfigError as error:
             fail(str(error), "run `modqa login`")
+        except (judgement.InvalidChoice, dsa.Refusal) as error:
+            fail(str(error))
+            raise typer.Exit(2) from None
         raise typer.Exit(1)
 
     return wrapper  # type: ignore[return-value]
 
 
-login.register(app, friendly)
-ingest.register(app, friendly)
-reports.register(app, friendly)
+for group in (login, review, tasks, me, disputes, calibration, escalations, plans, reports, ingest):
+    group.register(app, friendly)
 
 
 def main() -> None:
