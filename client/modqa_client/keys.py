@@ -1,17 +1,23 @@
 """Keyboard input for the review loop: one key for a choice, a line for text.
 
 In a terminal a choice is one key press (no Enter); with input from a pipe each answer is a
-line, so scripts and tests can drive the same loop.
+line, so scripts and tests can drive the same loop. The terminal leaves line mode before the
+prompt is shown and keys typed ahead are kept, so a fast typist never loses a key.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
-import click
-
 from modqa_client.output import console
+
+try:
+    import termios
+    import tty
+except ImportError:  # pragma: no cover - Windows: click reads the console instead
+    termios = None  # type: ignore[assignment]
 
 ENTER = "\r"
 
@@ -25,8 +31,7 @@ class Keys:
     def key(self, prompt: str, choices: Sequence[str]) -> str:
         """One of `choices` (single characters; ENTER for the Enter key)."""
         while True:
-            console.print(prompt + " ", end="")
-            pressed = self._read_key()
+            pressed = self._read_key(prompt + " ")
             shown = "Enter" if pressed == ENTER else pressed
             console.print(shown if pressed.isprintable() or pressed == ENTER else "")
             if pressed in choices or pressed.lower() in choices:
@@ -45,11 +50,31 @@ class Keys:
         console.print(text.rstrip("\n"))
         return text.strip()
 
-    def _read_key(self) -> str:
-        if self.interactive:
-            pressed = click.getchar()
-            return ENTER if pressed in ("\r", "\n") else pressed
-        text = sys.stdin.readline()
-        if not text:
+    def _read_key(self, prompt: str) -> str:
+        if not self.interactive:
+            console.print(prompt, end="")
+            text = sys.stdin.readline()
+            if not text:
+                raise EOFError
+            return text.strip()[:1] or ENTER
+        if termios is None:  # pragma: no cover
+            import click
+
+            console.print(prompt, end="")
+            return _normal(click.getchar())
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        try:
+            # one key at a time, no echo; Ctrl-C still interrupts. TCSANOW keeps what was typed.
+            tty.setcbreak(fd, termios.TCSANOW)
+            console.print(prompt, end="")
+            byte = os.read(fd, 1)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        if not byte or byte == b"\x04":
             raise EOFError
-        return text.strip()[:1] or ENTER
+        return _normal(byte.decode("utf-8", errors="replace"))
+
+
+def _normal(pressed: str) -> str:
+    return ENTER if pressed in ("\r", "\n") else pressed

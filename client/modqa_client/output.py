@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -45,7 +46,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     """A Rich table on stdout."""
     view = new_table(title, columns)
     for row in rows:
-        view.add_row(*("" if cell is None else str(cell) for cell in row))
+        view.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     console.print(view)
 
 
@@ -54,7 +55,7 @@ def figure(value: dict[str, Any] | None) -> str:
     if not value or value.get("rate") is None:
         return f"no data (n={(value or {}).get('n', 0)})"
     text = f"{value['rate']:.1%} ({value['low']:.1%}-{value['high']:.1%}, n={value['n']})"
-    return text if value.get("firm", True) else f"{text} [small sample]"
+    return text if value.get("firm", True) else f"{text} (small sample)"
 
 
 def fail(message: str, hint: str | None = None) -> None:

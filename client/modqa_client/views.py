@@ -88,8 +88,16 @@ def task_panel(task: Task, taxonomy: Taxonomy | None = None) -> Panel:
     return Panel(Group(*header, grid), title=f"[bold]{task.task_id}[/]", title_align="left")
 
 
-def verdict_line(verdict: Verdict) -> str:
-    """One line: what was recorded."""
+def verdict_line(verdict: Verdict, *, blind: bool = False) -> str:
+    """One line: what was recorded. After a blind review only the auditor's own label is
+    shown: the derived outcome would tell what the moderator had done."""
+    if blind:
+        if verdict.outcome == "unsure":
+            return f"{verdict.verdict_id}: unsure"
+        label = f"labelled {verdict.expected_action}"
+        if verdict.expected_policy_id and verdict.expected_action != "approve":
+            label += f" under {verdict.expected_policy_id}"
+        return f"{verdict.verdict_id}: {label}"
     parts = [verdict.outcome]
     if verdict.expected_action:
         parts.append(f"expected {verdict.expected_action}")

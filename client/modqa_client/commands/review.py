@@ -119,7 +119,7 @@ class Review:
             )
             return
         self.tally.recorded += 1
-        console.print(f"[green]Recorded[/] {verdict_line(result)}")
+        console.print(f"[green]Recorded[/] {verdict_line(result, blind=task.blind)}")
 
 
 def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:

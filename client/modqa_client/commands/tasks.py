@@ -154,7 +154,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         if as_json:
             emit_json(result)
         else:
-            console.print(f"Recorded {verdict_line(result)}")
+            console.print(f"Recorded {verdict_line(result, blind=task.blind)}")
 
 
 def label(
