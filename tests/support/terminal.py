@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Sequence
 
@@ -20,9 +23,10 @@ class Terminal:
     """A process whose stdin, stdout and stderr are one pseudo-terminal."""
 
     def __init__(
-        self, argv: Sequence[str], env: dict[str, str], cwd: str | None = None, columns: int = 120
+        self, argv: Sequence[str], env: dict[str, str], cwd: str | None = None, columns: int = 200
     ) -> None:
         self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
         os.set_blocking(self.master, False)
         full_env = {**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
         self.process = subprocess.Popen(

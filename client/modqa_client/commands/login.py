@@ -55,7 +55,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         secret = token or typer.prompt("Token", hide_input=True)
         claims = claims_of(secret.strip())
         settings = config.load()
-        name = profile or settings.current
+        name = profile or session.profile_name()
         chosen = settings.profile(name)
         chosen.token = secret.strip()
         for service, url in (
