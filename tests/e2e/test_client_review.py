@@ -128,7 +128,7 @@ async def test_a_verdict_outlives_an_audit_outage_and_is_recorded_once(
     cli: Cli, terminals: list[Terminal]
 ) -> None:
     await cli.register("bo", markets=["ID"], languages=["id"])
-    cli.login("bo", cli.token("bo", Role.AUDITOR))
+    cli.profile("bo", cli.token("bo", Role.AUDITOR))
     decision = a_decision("out-1", market="ID", language="id", moderator_id="mod-3")
     await send_tasks(cli.system, [a_task(decision)])
     audit = cli.system.processes["audit"]
@@ -175,7 +175,7 @@ async def test_expected_failures_are_one_line_without_a_traceback(cli: Cli) -> N
     assert refused.stderr.startswith("error: audit refused:") and "modqa login" in refused.stderr
     assert "Traceback" not in refused.stderr
 
-    cli.login("ana-again", cli.token("ana", Role.AUDITOR))
+    cli.profile("ana-again", cli.token("ana", Role.AUDITOR))
     wrong_role = cli.run("ana-again", "report", "weekly")
     assert wrong_role.code == 1
     assert wrong_role.stderr.startswith("error: metrics refused")

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from modqa_client import config
 from shared.auth import Role, issue_token
 from shared.events import Decision, Task, TaskReason
 from shared.ids import task_id
@@ -63,6 +64,22 @@ class Cli:
         urls = [arg for s in SERVICES for arg in (f"--{s}", self.system.url(s))]
         done = self.run(profile, "login", "--token", token, *urls)
         assert done.code == 0, done.stderr
+
+    def profile(self, profile: str, token: str) -> None:
+        """What `modqa login` saves, written in-process (a process start less per person)."""
+        previous = os.environ.get("MODQA_CONFIG_DIR")
+        os.environ["MODQA_CONFIG_DIR"] = str(self.config_dir)
+        try:
+            settings = config.load()
+            saved = settings.profile(profile)
+            saved.token = token
+            saved.urls = {s: self.system.url(s) for s in SERVICES}
+            config.save(settings)
+        finally:
+            if previous is None:
+                del os.environ["MODQA_CONFIG_DIR"]
+            else:
+                os.environ["MODQA_CONFIG_DIR"] = previous
 
     def run(self, profile: str, *args: str, stdin: str = "") -> Ran:
         """One command, its exit code and outputs (no terminal: input from a pipe)."""
