@@ -77,6 +77,17 @@ def current_plan() -> Call[models.Plan]:
     return Call("GET", "sampler", "/v1/sampling-plans/current", _one(models.Plan))
 
 
+def plan_revisions(limit: int = 20) -> Call[list[models.Plan]]:
+    """The newest plan revisions (applications, budget re-pacing, re-allocation)."""
+    return Call(
+        "GET",
+        "sampler",
+        "/v1/sampling-plans/revisions",
+        _many(models.Plan),
+        params={"limit": limit},
+    )
+
+
 def plans() -> Call[list[models.PlanSummary]]:
     """Every stored plan with its newest version."""
     return Call("GET", "sampler", "/v1/sampling-plans", _many(models.PlanSummary))

@@ -50,6 +50,14 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     console.print(view)
 
 
+def section(title: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+    """A table, or one line saying there is nothing to show."""
+    if rows:
+        table(title, columns, rows)
+    else:
+        console.print(f"[bold]{escape(title)}[/]: none")
+
+
 def figure(value: dict[str, Any] | None) -> str:
     """`93.1% (91.0-94.8%, n=812)`; small samples are marked, missing ones said so."""
     if not value or value.get("rate") is None:

@@ -104,11 +104,11 @@ def message_of(body: Any) -> str:
         parts += [str(problem) for problem in detail.get("problems", [])]
     elif detail:
         parts.append(str(detail))
-    parts += [
-        f"{item.get('field')}: {item.get('message')}"
-        for item in body.get("errors", [])
-        if isinstance(item, dict)
-    ]
+    said = " ".join(parts)
+    for item in body.get("errors", []):
+        text = f"{item.get('field')}: {item.get('message')}" if isinstance(item, dict) else ""
+        if text and text not in said:  # the sampler's detail may already list them
+            parts.append(text)
     return "; ".join(part for part in parts if part) or str(body)
 
 

@@ -93,7 +93,12 @@ def test_shell_completion_is_available() -> None:
 
 
 def test_a_plan_diff_lists_the_fields_that_change() -> None:
-    before = {"base_rate": 0.05, "risk": {"severity": {"critical": 0.5}}, "strata": ["queue"]}
+    before = {
+        "plan_id": "default",
+        "base_rate": 0.05,
+        "risk": {"severity": {"critical": 0.5}, "low_confidence": None},
+        "strata": ["queue"],
+    }
     after = {"base_rate": 0.05, "risk": {"severity": {"critical": 0.8}}, "floor": 0.01}
     assert changes(before, after) == [
         ("floor", None, 0.01),

@@ -4,6 +4,7 @@ file) before anything changes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import typer
 from modqa_client import api, session
 from modqa_client.commands.shared import Json
 from modqa_client.models import DryRun
-from modqa_client.output import console, emit_json, table, when
+from modqa_client.output import console, emit_json, section, table, when
 
 PlanFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="JSON or YAML plan")
@@ -46,16 +47,31 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         with session.client() as client:
             if plan_id is None:
                 current = client.call(api.current_plan())
+                coming = [
+                    r
+                    for r in client.call(api.plan_revisions())
+                    if r.effective_from and r.effective_from > dt.datetime.now(dt.UTC)
+                ]
                 stored = client.call(api.plans())
                 if as_json:
-                    emit_json({"current": current, "plans": stored})
+                    emit_json({"current": current, "coming": coming, "plans": stored})
                     return
+                since = (
+                    f"since {when(current.effective_from)}"
+                    if current.effective_from
+                    else "(the service settings' default: no plan applied yet)"
+                )
                 console.print(
                     f"In force: [bold]{current.plan_id}[/] version {current.version} "
-                    f"(base rate {current.rate:g}) since {when(current.effective_from)}"
+                    f"(base rate {current.rate:g}) {since}"
                 )
+                for revision in sorted(coming, key=lambda r: r.seq):
+                    console.print(
+                        f"Coming: [bold]{revision.plan_id}[/] version {revision.version} "
+                        f"from {when(revision.effective_from)}"
+                    )
                 _document(current.document)
-                table(
+                section(
                     "Stored plans",
                     ["plan", "latest version", "updated"],
                     [[p.plan_id, p.latest_version, when(p.updated_at)] for p in stored],
@@ -153,19 +169,26 @@ def _document(document: dict[str, Any]) -> None:
     console.print_json(json.dumps(document, default=str))
 
 
+UNCOMPARED = frozenset({"plan_id", "description"})
+"""Names, not sampling: the table's title says which plans are compared."""
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """`{"risk": {"severity": {"critical": 0.5}}}` -> `{"risk.severity.critical": 0.5}`."""
-    if isinstance(value, dict) and value:
+    """`{"risk": {"severity": {"critical": 0.5}}}` -> `{"risk.severity.critical": 0.5}`;
+    empty sections and unset fields are left out (they sample nothing)."""
+    if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
             out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
         return out
-    return {prefix: value}
+    return {} if value is None else {prefix: value}
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """The fields that differ between two plan documents (lists compared whole)."""
-    old, new = flatten(before), flatten(after)
+    old, new = (
+        {k: v for k, v in flatten(doc).items() if k not in UNCOMPARED} for doc in (before, after)
+    )
     return [
         (key, old.get(key), new.get(key))
         for key in sorted(set(old) | set(new))
@@ -197,7 +220,7 @@ def show_forecast(forecast: DryRun) -> None:
         f"[bold]{forecast.proposed_tasks_per_day:,.1f}[/] proposed; interval half-widths over "
         f"{forecast.horizon_days} days."
     )
-    table(
+    section(
         "Strata",
         ["stratum", "decisions/day", "error rate", "tasks/day", "95% half-width"],
         [

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import typer
 
 from modqa_client import api, session
 from modqa_client.commands.shared import Json
-from modqa_client.output import console, emit_json, figure, table
+from modqa_client.output import console, emit_json, figure, section
 
 Shape = Literal["table", "md", "csv", "json"]
 Format = Annotated[Shape, typer.Option("--format", help="table, md (Markdown), csv or json")]
@@ -84,14 +84,6 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
                 for r in body["rows"]
             ],
         )
-
-
-def section(title: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
-    """A table, or one line saying there is nothing to show."""
-    if rows:
-        table(title, columns, rows)
-    else:
-        console.print(f"[bold]{title}[/]: none")
 
 
 def show(body: Any, shape: Shape) -> None:
