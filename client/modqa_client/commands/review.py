@@ -2,9 +2,10 @@
 reference, take the verdict (only choices the taxonomy allows; blind tasks are labelled),
 record it, next.
 
-A verdict is never lost: the SDK retries it with one idempotency key, and if the audit service
-stays away it is saved locally and sent (with the same key) before the next claim. Tasks
-already leased to you are picked up first, so an interrupted session resumes where it stopped.
+A verdict is never lost: the lease is extended while the auditor thinks (up to an hour), the
+SDK retries the verdict with one idempotency key, and if the audit service stays away it is
+saved locally and sent (with the same key) before the next claim. Tasks already leased to you
+are picked up first, so an interrupted session resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from modqa_client import api, pending, session
 from modqa_client.commands.shared import send_pending, taxonomy
 from modqa_client.dialogue import Dialogue, Quit, Skip
 from modqa_client.keys import Keys
+from modqa_client.lease import LeaseKeeper
 from modqa_client.models import Task
 from modqa_client.output import console, when
 from modqa_client.sdk import ModqaClient
@@ -83,7 +85,11 @@ class Review:
         key = str(uuid.uuid4())
         while True:
             try:
-                body = self.dialogue.verdict(task)
+                with LeaseKeeper(
+                    lambda: self.client.call(api.extend_lease(task.task_id)).lease_expires_at,
+                    task.lease_expires_at,
+                ):
+                    body = self.dialogue.verdict(task)
             except Skip:
                 self.client.call(api.release_task(task.task_id))
                 self.tally.skipped += 1
