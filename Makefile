@@ -55,10 +55,16 @@ bench-escalation: install ## escalation batch throughput: baseline vs all rules 
 bench-audit: install ## audit: 50 auditors claim/verdict for 60 s vs a bare insert endpoint; Kafka ingest batched vs per message
 	$(PY) -m bench.audit
 
+dashboards: install ## regenerate the Grafana dashboards' JSON from tools/dashboards/
+	$(PY) -m tools.dashboards
+
+bench-sampler: install ## sampler vs raw consumer rate, transactional vs at-least-once, peak memory (~10 min)
+	$(PY) -m bench.sampler run
+
 schemas: install ## export the event JSON Schemas to docs/schemas/
 	$(PY) -m tools.export_schemas
 
 clean: down ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas clean bench-estimates bench-escalation bench-audit
+.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas dashboards clean bench-estimates bench-escalation bench-audit bench-sampler

@@ -10,11 +10,14 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared import apikeys
 
 ALGORITHM = "HS256"
 ISSUER = "modqa"
@@ -94,6 +97,31 @@ def _secret(request: Request) -> str:
     return secret
 
 
+def _stored_keys(request: Request) -> dict[str, apikeys.StoredKey]:
+    """The API key file's entries, reloaded when the file changes."""
+    path_text = request.app.state.settings.api_keys_file
+    if not path_text:
+        return {}
+    path = Path(path_text)
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    cached = getattr(request.app.state, "api_keys", None)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, apikeys.load(path))
+        request.app.state.api_keys = cached
+    keys: dict[str, apikeys.StoredKey] = cached[1]
+    return keys
+
+
+def verify_api_key(request: Request, key: str) -> Principal:
+    """The principal of a valid API key; raises InvalidToken otherwise."""
+    try:
+        entry = apikeys.check(_stored_keys(request), key, now=dt.datetime.now(dt.UTC))
+        roles = frozenset(Role(role) for role in entry.roles)
+    except ValueError as error:
+        raise InvalidToken(str(error)) from error
+    return Principal(subject=entry.subject, roles=roles)
+
+
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -106,6 +134,8 @@ async def current_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
+        if apikeys.is_api_key(credentials.credentials):
+            return verify_api_key(request, credentials.credentials)
         return verify_token(_secret(request), credentials.credentials)
     except InvalidToken as error:
         raise HTTPException(

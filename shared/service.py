@@ -69,6 +69,7 @@ class ServiceKit:
             batch_max=self.settings.consumer_batch_max,
             poll_ms=self.settings.consumer_poll_ms,
             clock=self.clock,
+            log_records=True,
         )
         runtime.subscribe()
         self.loops.start(f"consume:{name}", runtime.run, runtime.stop)

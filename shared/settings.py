@@ -36,14 +36,45 @@ class Settings(BaseSettings):
 
     auth_secret: str = DEFAULT_AUTH_SECRET
     token_ttl_seconds: int = 8 * 3600
+    api_keys_file: str | None = Field(
+        default=None, description="JSON file of hashed API keys (python -m tools.apikey)"
+    )
 
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_poll_ms: int = Field(default=200, ge=1)
+    consumer_session_timeout_ms: int = Field(
+        default=20_000,
+        ge=6_000,
+        description="how long the group waits for a member that stopped heartbeating (a crash)",
+    )
     outbox_batch_max: int = Field(default=500, ge=1)
     outbox_poll_ms: int = Field(default=100, ge=1)
 
     sampler_base_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     sampler_plan_salt: str = "modqa-default-salt"
+    sampler_batch_max: int = Field(
+        default=2000, ge=1, description="decisions per sampler transaction"
+    )
+    sampler_activation_delay_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a plan revision or targeting rule takes effect this long after it is stored, "
+        "so every sampler instance has loaded it before the first decision it applies to",
+    )
+    sampler_reload_seconds: float = Field(default=2.0, gt=0)
+    sampler_replan_seconds: float = Field(
+        default=300.0, gt=0, description="how often pool budgets are re-paced"
+    )
+    sampler_allocation_hours: float = Field(
+        default=24.0, gt=0, description="how often Neyman allocation is re-planned"
+    )
+    sampler_traffic_flush_seconds: float = Field(default=10.0, gt=0)
+    sampler_dedupe_days: int = Field(
+        default=2, ge=1, description="how long a decision id that became a task is remembered"
+    )
+    metrics_url: str = Field(
+        default="http://127.0.0.1:8004", description="where the metrics service answers"
+    )
     lease_seconds: int = Field(default=600, ge=1)
     audit_sweep_seconds: float = Field(
         default=5.0, gt=0, description="how often audit takes back lapsed leases"
@@ -78,12 +109,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.auth_secret == DEFAULT_AUTH_SECRET or len(self.auth_secret) < 32
         ):
             raise ValueError(
                 "MODQA_AUTH_SECRET is the development default or shorter than 32 characters; "
-                "set a secret of your own before running with MODQA_ENVIRONMENT=production"
+                f"set a secret of your own to run with MODQA_ENVIRONMENT={self.environment}"
             )
         return self
 

@@ -12,6 +12,9 @@ CORRECTIONS = "moderation.corrections"
 DISPUTES = "audit.disputes"
 TARGETING = "audit.targeting"
 SIGNALS = "metrics.signals"
+SAMPLER_STATE = "modqa.sampler.state"
+"""The sampler's changelog (compacted): per-moderator counters and recent task ids, written in the
+same Kafka transaction as the tasks; partition k holds the state of decisions partition k."""
 OUTBOX_SERVICES = ("audit", "escalation", "metrics")
 """Services that publish through a transactional outbox relay."""
 
@@ -65,12 +68,14 @@ class Topics:
             topics[self.name(dlq(base))] = max(1, partitions // 3)
         for service in OUTBOX_SERVICES:
             topics[self.name(outbox_progress(service))] = 1
+        topics[self.name(SAMPLER_STATE)] = PARTITIONS[DECISIONS]
         return topics
 
     def compacted(self) -> set[str]:
         """Topics that keep only the latest record per key."""
         return {self.name(outbox_progress(service)) for service in OUTBOX_SERVICES} | {
-            self.name(TARGETING)
+            self.name(TARGETING),
+            self.name(SAMPLER_STATE),
         }
 
     @property
@@ -104,6 +109,10 @@ class Topics:
     @property
     def signals(self) -> str:
         return self.name(SIGNALS)
+
+    @property
+    def sampler_state(self) -> str:
+        return self.name(SAMPLER_STATE)
 
     def outbox_progress(self, service: str) -> str:
         return self.name(outbox_progress(service))

@@ -29,6 +29,10 @@ from tools.infra.kafka import KafkaBroker
 from tools.infra.postgres import PostgresServer
 
 TEMPLATE_DB = "modqa_template"
+TEST_AUTH_SECRET = "modqa-test-suite-secret-0123456789abcdef"
+# every service process and every in-process Settings() of the tests sign and verify tokens
+# with it: outside development the services refuse the built-in secret
+os.environ["MODQA_AUTH_SECRET"] = TEST_AUTH_SECRET
 
 
 @dataclass(frozen=True)

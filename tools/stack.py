@@ -22,6 +22,7 @@ from shared.topics import Topics
 from tools.infra.common import RUN, InfraError, read_pid, terminate
 from tools.infra.kafka import KafkaBroker
 from tools.infra.postgres import PostgresServer
+from tools.infra.prometheus import PrometheusServer
 from tools.infra.services import SERVICE_PORTS, ServiceProcess, wait_all_ready
 
 STACK_PID = RUN / "stack.pid"
@@ -31,8 +32,10 @@ LOGS = RUN / "logs"
 class Stack:
     """Everything `make up` runs, and the order to stop it in."""
 
-    def __init__(self, *, demo: bool, demo_rate: float) -> None:
+    def __init__(self, *, demo: bool, demo_rate: float, prometheus: bool = True) -> None:
         self.kafka: KafkaBroker | None = None
+        self.prometheus: PrometheusServer | None = None
+        self.with_prometheus = prometheus
         self.postgres: PostgresServer | None = None
         self.bootstrap = os.environ.get("MODQA_KAFKA_BOOTSTRAP", "")
         self.database_url = os.environ.get("MODQA_DATABASE_URL", "")
@@ -62,6 +65,10 @@ class Stack:
         for process in self.processes:
             process.start()
         wait_all_ready(self.processes)
+        if self.with_prometheus:
+            self.prometheus = PrometheusServer(RUN / "prometheus", port=9090)
+            print("starting Prometheus on 127.0.0.1:9090 ...", flush=True)
+            self.prometheus.start({p.name: f"127.0.0.1:{p.port}" for p in self.processes})
         if self.demo:
             demo = ServiceProcess("demo", 0, env, LOGS, module="tools.demo")
             demo.env = {**env, "MODQA_DEMO_RATE": str(self.demo_rate)}
@@ -81,6 +88,8 @@ class Stack:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+        if self.prometheus is not None:
+            self.prometheus.stop()
         if self.kafka is not None:
             self.kafka.stop()
         if self.postgres is not None:
@@ -91,6 +100,11 @@ class Stack:
         for process in self.processes:
             if process.port:
                 lines.append(f"  {process.name:<11} {process.url}  (docs {process.url}/docs)")
+        if self.prometheus is not None:
+            lines.append(
+                f"  prometheus  {self.prometheus.url}  (Grafana dashboards: "
+                "deploy/grafana/, docker compose serves them on :3000)"
+            )
         lines += [
             f"  kafka       {self.bootstrap}",
             f"  postgres    {self.database_url.replace(':modqa@', ':***@')}",
@@ -109,7 +123,9 @@ def up(args: argparse.Namespace) -> int:
         print(f"modqa is already running (pid {running}); `make down` stops it", file=sys.stderr)
         return 1
     STACK_PID.write_text(str(os.getpid()))
-    stack = Stack(demo=not args.no_demo, demo_rate=args.demo_rate)
+    stack = Stack(
+        demo=not args.no_demo, demo_rate=args.demo_rate, prometheus=not args.no_prometheus
+    )
     stop = [False]
 
     def request_stop(*_: object) -> None:
@@ -137,6 +153,7 @@ def down(_: argparse.Namespace) -> int:
         terminate(pid, timeout_s=90)
     STACK_PID.unlink(missing_ok=True)
     # whatever a killed runner left behind
+    PrometheusServer(RUN / "prometheus").stop()
     KafkaBroker(RUN / "kafka").stop()
     if (RUN / "postgres" / "data" / "postmaster.pid").exists():
         PostgresServer(RUN / "postgres").stop()
@@ -165,6 +182,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p_up = sub.add_parser("up", help="run everything until Ctrl-C")
     p_up.add_argument("--no-demo", action="store_true")
+    p_up.add_argument("--no-prometheus", action="store_true")
     p_up.add_argument("--demo-rate", type=float, default=40.0)
     p_up.set_defaults(run=up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(run=down)

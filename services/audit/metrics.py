@@ -13,3 +13,11 @@ LEASES_ENDED = Counter(
 DISPUTES = Counter("modqa_audit_dispute_changes_total", "Dispute state changes", ["status"])
 QUEUE = Gauge("modqa_audit_queue_tasks", "Open tasks per status", ["status"])
 OPEN_DISPUTES = Gauge("modqa_audit_open_disputes", "Disputes waiting for an SME", ["overdue"])
+
+# zeros from the start, so dashboards and alerts see every series before the first event
+for _reason in ("expired", "released"):
+    LEASES_ENDED.labels(_reason)
+for _status in ("open", "upheld", "overturned"):
+    DISPUTES.labels(_status)
+for _outcome in ("correct", "incorrect", "unsure"):
+    VERDICTS_RECORDED.labels(_outcome)

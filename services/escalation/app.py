@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.escalation.api import router
 from services.escalation.consumers import EventDecoder, event_processor
 from services.escalation.loops import Ticker, WebhookDispatcher
-from services.escalation.metrics import observe_published
+from services.escalation.metrics import export_zeros, observe_published
 from services.escalation.tables import outbox
 from shared.clock import Clock, SystemClock
 from shared.db.outbox import OutboxMessage
@@ -31,6 +31,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         kit = ServiceKit(settings, clock)
         app.state.kit = kit
+        export_zeros()
         await kit.start()
         try:
             decoder = EventDecoder(kit.topics)

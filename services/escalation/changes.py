@@ -39,6 +39,7 @@ from services.escalation.repository import webhooks as webhook_repo
 from services.escalation.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue
 from shared.events import CaseStatus, Correction, Escalation, TargetingRule, encode
+from shared.observability.tracing import TRACEPARENT, child_of
 from shared.topics import Topics
 
 Emitted = tuple[Correction, CorrectionKind, dt.datetime]
@@ -49,9 +50,16 @@ class ChangeSet:
     """Collects what one transaction changed; `flush` before commit, `committed` after."""
 
     def __init__(
-        self, session: AsyncSession, *, topics: Topics, rules: RuleSet, now: dt.datetime
+        self,
+        session: AsyncSession,
+        *,
+        topics: Topics,
+        rules: RuleSet,
+        now: dt.datetime,
+        traces: dict[str, str] | None = None,
     ) -> None:
         self.session = session
+        self.traces = traces or {}
         self.topics = topics
         self.rules = rules
         self.now = now
@@ -130,7 +138,12 @@ class ChangeSet:
             details=details or {},
         )
         self._messages.append(
-            OutboxMessage(self.topics.escalations, encode(case), key=case.escalation_id.encode())
+            OutboxMessage(
+                self.topics.escalations,
+                encode(case),
+                key=case.escalation_id.encode(),
+                headers=self._trace(*reversed(case.evidence)),
+            )
         )
         self._notifications.append(case_notification(case))
         kind, change = case.kind.value, case.change or "changed"
@@ -163,11 +176,22 @@ class ChangeSet:
                     self.topics.corrections,
                     encode(correction),
                     key=correction.content_id.encode(),
-                    headers=[(VERDICT_SUBMITTED_HEADER, verdict_submitted_at.isoformat())],
+                    headers=[
+                        (VERDICT_SUBMITTED_HEADER, verdict_submitted_at.isoformat()),
+                        *self._trace(correction.verdict_id),
+                    ],
                 )
             )
             self._notifications.append(correction_notification(correction, kind.value))
             self.after_commit(CORRECTIONS_ISSUED.labels(kind.value).inc)
+
+    def _trace(self, *verdict_ids: str) -> list[tuple[str, str]]:
+        """A trace header continuing the first of these verdicts' traces that we know."""
+        for verdict_id in verdict_ids:
+            parent = self.traces.get(verdict_id)
+            if parent is not None:
+                return [(TRACEPARENT, child_of(parent))]
+        return []
 
     async def flush(self) -> None:
         """Write the collected events to the outbox and the webhook queue."""

@@ -15,6 +15,7 @@ from shared.codec import parse
 from shared.errors import DecodeError
 from shared.events import Dispute, DriftSignal, Verdict
 from shared.kafka.consumer import Incoming, Outgoing, Process
+from shared.observability.tracing import traceparent_of
 from shared.topics import Topics
 
 
@@ -48,8 +49,18 @@ def event_processor(
     """Applies each batch in one transaction (cases, corrections, counters, targeting)."""
 
     async def process(items: list[Incoming[ConsumedEvent]]) -> Sequence[Outgoing]:
+        traces = {
+            item.event.verdict_id: parent
+            for item in items
+            if isinstance(item.event, Verdict | Dispute)
+            and (parent := traceparent_of(item.record.headers)) is not None
+        }
         await handlers.handle_events(
-            sessions=sessions, topics=topics, batch=[i.event for i in items], now=clock.now()
+            sessions=sessions,
+            topics=topics,
+            batch=[i.event for i in items],
+            now=clock.now(),
+            traces=traces,
         )
         return ()
 

@@ -60,11 +60,13 @@ async def handle_events(
     topics: Topics,
     batch: Sequence[ConsumedEvent],
     now: dt.datetime,
+    traces: dict[str, str] | None = None,
 ) -> None:
-    """Apply a batch of consumed events: corrections, counters, then the rules in force."""
+    """Apply a batch of consumed events: corrections, counters, then the rules in force.
+    `traces` maps verdict ids to the trace context their records carried."""
     async with sessions.begin() as session:
         _, rules = await rules_in_force(session)
-        changes = ChangeSet(session, topics=topics, rules=rules, now=now)
+        changes = ChangeSet(session, topics=topics, rules=rules, now=now, traces=traces)
         touched = _Batch()
         verdicts = [e for e in batch if isinstance(e, Verdict) and counts_for_quality(e)]
         await _on_verdicts(session, changes, rules, touched, verdicts)

@@ -78,7 +78,7 @@ class Ticker:
             except Exception as error:
                 self._log_failure(step.__name__, error)
         try:
-            await timers.refresh_gauges(sessions=self._sessions)
+            await timers.refresh_gauges(sessions=self._sessions, now=self._clock.now())
         except Exception as error:
             self._log_failure("refresh_gauges", error)
         self.rounds += 1

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from prometheus_client import Counter, Gauge, Histogram
 
 from shared.db.outbox import OutboxMessage
+from shared.events import EscalationKind
 
 CASE_SECONDS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400)
 
@@ -56,6 +57,12 @@ WEBHOOK_DELIVERIES = Gauge(
     "Webhook deliveries waiting (pending) or given up (parked)",
     ["status"],
 )
+UNACKNOWLEDGED_AGE = Gauge(
+    "modqa_escalation_unacknowledged_oldest_seconds",
+    "Age of the oldest case nobody has acknowledged yet (0 when none waits)",
+    ["severity"],
+)
+SEVERITIES = ("p0", "p1", "p2", "p3")
 RULES_VERSION = Gauge(
     "modqa_escalation_rules_version", "The rule set version in force (0: built-in defaults)"
 )
@@ -69,6 +76,26 @@ def set_open_cases(counts: Sequence[tuple[str, str, int]]) -> None:
     OPEN_CASES.clear()
     for kind, severity, count in counts:
         OPEN_CASES.labels(kind, severity).set(count)
+
+
+def export_zeros() -> None:
+    """Create the labelled series at zero so dashboards and alerts see them before any event."""
+    for kind in EscalationKind:
+        for phase in ("acknowledge", "resolve"):
+            SLA_BREACHES.labels(kind.value, phase)
+    for correction in ("issued", "replaced", "retracted"):
+        CORRECTIONS_ISSUED.labels(correction)
+    for result in ("delivered", "failed", "parked"):
+        WEBHOOK_ATTEMPTS.labels(result)
+    for status in ("pending", "parked"):
+        WEBHOOK_DELIVERIES.labels(status)
+    set_unacknowledged_ages({})
+
+
+def set_unacknowledged_ages(ages: dict[str, float]) -> None:
+    """Every severity gets a value, 0 when nothing waits, so alerts see the series."""
+    for severity in SEVERITIES:
+        UNACKNOWLEDGED_AGE.labels(severity).set(max(0.0, ages.get(severity, 0.0)))
 
 
 def observe_published(

@@ -20,6 +20,7 @@ from services.escalation.metrics import (
     SLA_BREACHES,
     WEBHOOK_DELIVERIES,
     set_open_cases,
+    set_unacknowledged_ages,
 )
 from services.escalation.repository import cases as case_repo
 from services.escalation.repository import events as event_repo
@@ -103,13 +104,18 @@ async def renew_targeting(
     return len(due)
 
 
-async def refresh_gauges(*, sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Open cases by kind and severity, webhook backlog, rule version: from the database."""
+async def refresh_gauges(*, sessions: async_sessionmaker[AsyncSession], now: dt.datetime) -> None:
+    """Open cases by kind and severity, the oldest case nobody acknowledged, webhook backlog,
+    rule version: from the database."""
     async with sessions() as session:
         counts = await case_repo.open_counts(session)
+        waiting = await case_repo.oldest_unacknowledged(session)
         deliveries = await webhook_repo.status_counts(session)
         version, _ = await rules_in_force(session)
     set_open_cases(counts)
+    set_unacknowledged_ages(
+        {severity: (now - opened).total_seconds() for severity, opened in waiting}
+    )
     for status, count in deliveries.items():
         WEBHOOK_DELIVERIES.labels(status).set(count)
     RULES_VERSION.set(version)

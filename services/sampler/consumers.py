@@ -1,42 +1,127 @@
-"""The decision consumer: decode, sample, emit tasks (inside the runtime's Kafka transaction)."""
+"""The sampler's consumers: decisions (sampled inside the runtime's Kafka transaction, with the
+changelog records of the state they changed) and targeting rules (stored in PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Sequence
 
-from services.sampler.domain import UniformPlan, sample
-from services.sampler.metrics import DECISIONS_SEEN, TASKS_EMITTED
+from aiokafka.structs import TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.sampler import handlers
+from services.sampler.changelog import ChangelogRestorer
+from services.sampler.domain.core import BatchOutcome, SamplerCore, Seen
+from services.sampler.metrics import DECISIONS_SEEN, DUPLICATES, TASKS_EMITTED
+from services.sampler.planstore import ScheduleKeeper
+from services.sampler.wire import DecisionRecord, encode_change, encode_task
 from shared.clock import Clock
-from shared.events import Decision, encode
+from shared.events import TargetingRule
 from shared.kafka.consumer import Incoming, Outgoing, Process
 from shared.topics import Topics
 
 
-def decision_processor(
-    *, plan: Callable[[], UniformPlan], topics: Topics, clock: Clock
-) -> Process[Decision]:
-    """Turns a batch of decisions into the task records to produce."""
+class DecisionConsumer:
+    """The decision stream's process function and the runtime hooks that keep state in step
+    with the committed transactions."""
 
-    async def process(items: list[Incoming[Decision]]) -> Sequence[Outgoing]:
-        current = plan()
-        now = clock.now()
-        outputs: list[Outgoing] = []
-        for item in items:
-            decision = item.event
-            DECISIONS_SEEN.labels(decision.market).inc()
-            task = sample(decision, current, now=now)
-            if task is None:
-                continue
-            for reason in task.reasons:
-                TASKS_EMITTED.labels(reason.value, task.stratum).inc()
-            outputs.append(
-                Outgoing(
-                    topics.tasks,
-                    encode(task),
-                    key=task.task_id.encode(),
-                    headers=item.record.headers or (),
-                )
-            )
+    def __init__(
+        self,
+        *,
+        core: SamplerCore,
+        keeper: ScheduleKeeper,
+        restorer: ChangelogRestorer,
+        topics: Topics,
+        clock: Clock,
+        task_partitions: int,
+    ) -> None:
+        self._core = core
+        self._task_partitions = task_partitions
+        self._keeper = keeper
+        self._restorer = restorer
+        self._tasks = topics.tasks
+        self._state = topics.sampler_state
+        self._clock = clock
+        self._pending: list[BatchOutcome] = []
+
+    async def process(self, items: list[Incoming[DecisionRecord]]) -> Sequence[Outgoing]:
+        """Sample a batch: the tasks and changelog records to produce in its transaction."""
+        batch: list[Seen] = [(i.record.partition, i.event, i.record.timestamp) for i in items]
+        await self._restorer.ensure({seen[0] for seen in batch})
+        outcome = self._core.sample(batch, self._keeper.schedule, now=self._clock.now())
+        try:
+            outputs = self._outputs(items, outcome)
+        except BaseException:
+            self._core.discard(outcome)
+            raise
+        self._pending.append(outcome)
         return outputs
+
+    def _outputs(
+        self, items: list[Incoming[DecisionRecord]], outcome: BatchOutcome
+    ) -> list[Outgoing]:
+        headers = {id(i.event): i.record.headers for i in items if i.record.headers}
+        tasks_topic, state_topic, spread = self._tasks, self._state, self._task_partitions
+        outputs = [
+            Outgoing(
+                tasks_topic,
+                encode_task(task),
+                key=task.task_id.encode(),
+                headers=headers.get(id(task.decision), ()),
+                partition=task.partition % spread,
+            )
+            for task in outcome.tasks
+        ]
+        outputs += [
+            Outgoing(
+                state_topic,
+                encode_change(change),
+                key=change.key.encode(),
+                partition=change.partition,
+            )
+            for change in outcome.changes
+        ]
+        return outputs
+
+    def committed(self) -> None:
+        """The batch is durable: make its state current and count it."""
+        self._restorer.committed()
+        for outcome in self._pending:
+            DECISIONS_SEEN.inc(outcome.decisions)
+            counts: dict[tuple[str, str], int] = {}
+            for task in outcome.tasks:
+                for reason in task.reasons:
+                    key = (reason.value, task.stratum)
+                    counts[key] = counts.get(key, 0) + 1
+            for (label, stratum), n in counts.items():
+                TASKS_EMITTED.labels(label, stratum).inc(n)
+            if outcome.duplicates:
+                DUPLICATES.inc(outcome.duplicates)
+        self._pending = []
+
+    def rewound(self) -> None:
+        """The batch will be retried: undo what it changed. If its outputs were handed to the
+        runtime, its commit may have gone through: the state is then read again as well."""
+        uncertain = bool(self._pending)
+        self._pending = []
+        self._restorer.rewound(reread=uncertain)
+
+    def assigned(self, partitions: set[TopicPartition]) -> None:
+        self._restorer.assigned(partitions)
+
+    def revoked(self, partitions: set[TopicPartition]) -> None:
+        self._restorer.revoked(partitions)
+
+
+def targeting_processor(
+    *, sessions: async_sessionmaker[AsyncSession], clock: Clock, delay: dt.timedelta
+) -> Process[TargetingRule]:
+    """Stores targeting rule states (durable mode: offsets are committed after the database)."""
+
+    async def process(items: list[Incoming[TargetingRule]]) -> Sequence[Outgoing]:
+        await handlers.record_targeting(
+            sessions=sessions, rules=[i.event for i in items], now=clock.now(), delay=delay
+        )
+        return []
 
     return process

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
-MIGRATED_SERVICES = ("audit", "escalation", "metrics")
+MIGRATED_SERVICES = ("audit", "escalation", "metrics", "sampler")
 
 
 def alembic_config(service: str, database_url: str) -> Config:

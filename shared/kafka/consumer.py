@@ -12,6 +12,11 @@ outputs, the dead letters and the consumed offsets durable together:
 
 A transient failure (broker or database away) rewinds the batch and retries with backoff;
 a record that fails on its own is parked on the dead-letter topic with the error.
+
+A stateful `process` (one that keeps in-memory state derived from the records) stages its
+changes and uses the optional hooks: `on_committed` after a batch is durable, `on_rewound`
+when a batch is rewound for a retry (its staged changes must be dropped), `on_assigned` and
+`on_revoked` on a rebalance (revocation waits for the batch in flight to be committed).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeAlias, TypeVar
+from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.background import pause
@@ -31,7 +37,9 @@ from shared.clock import Clock, SystemClock
 from shared.errors import DecodeError, is_transient
 from shared.kafka.dlq import DeadLetter, dead_letter
 from shared.observability.metrics import consumer_metrics
+from shared.observability.tracing import trace_id_of, traceparent_of
 from shared.settings import Settings
+from shared.topics import dlq
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +47,9 @@ T = TypeVar("T")
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
-@dataclass(frozen=True)
-class Incoming(Generic[T]):
-    """A decoded event together with the record it came from."""
+class Incoming(NamedTuple, Generic[T]):
+    """A decoded event together with the record it came from (a tuple: one is built per
+    consumed record, so it must be cheap)."""
 
     record: Record
     event: T
@@ -52,28 +60,41 @@ class Outgoing:
     """A record to produce as part of processing a batch."""
 
     topic: str
-    value: bytes
+    value: bytes | None
     key: bytes | None = None
     headers: Sequence[tuple[str, bytes]] = ()
+    partition: int | None = None
+    """An explicit partition (a changelog co-partitioned with its input); None: by key."""
 
 
 Decode = Callable[[Record], T]
 Process = Callable[[list[Incoming[T]]], Awaitable[Sequence[Outgoing]]]
+Hook = Callable[[], None]
+PartitionsHook = Callable[[set[TopicPartition]], None]
 
 
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     """Holds a rebalance until the batch in flight is committed, so no partition changes hands
     between processing and commit."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+    ) -> None:
         self._lock = lock
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
 
-    async def on_partitions_revoked(self, revoked: object) -> None:
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
-            pass
+            if self._on_revoked is not None:
+                self._on_revoked(set(revoked))
 
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        return None
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._on_assigned is not None:
+            self._on_assigned(set(assigned))
 
 
 class ConsumerRuntime(Generic[T]):
@@ -94,6 +115,11 @@ class ConsumerRuntime(Generic[T]):
         poll_ms: int = 200,
         clock: Clock | None = None,
         max_backoff_s: float = 5.0,
+        on_committed: Hook | None = None,
+        on_rewound: Hook | None = None,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+        log_records: bool = False,
     ) -> None:
         self._service = service
         self._consumer = consumer
@@ -107,16 +133,27 @@ class ConsumerRuntime(Generic[T]):
         self._poll_ms = poll_ms
         self._clock = clock or SystemClock()
         self._max_backoff_s = max_backoff_s
+        self._on_committed = on_committed
+        self._on_rewound = on_rewound
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+        self._log_records = log_records
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
         self._committed: dict[TopicPartition, int] = {}
         self._metrics = consumer_metrics(service)
+        for topic in self._topics:  # zeros from the start, so dashboards and alerts see the series
+            self._metrics.consumed.labels(topic)
+            self._metrics.dead_lettered.labels(dlq(topic))
         self.healthy = True
         self.last_error: str | None = None
 
     def subscribe(self) -> None:
         """Join the group; call once after the consumer has started."""
-        self._consumer.subscribe(self._topics, listener=_WaitForBatch(self._batch_lock))
+        self._consumer.subscribe(
+            self._topics,
+            listener=_WaitForBatch(self._batch_lock, self._on_assigned, self._on_revoked),
+        )
 
     def stop(self) -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
@@ -130,6 +167,8 @@ class ConsumerRuntime(Generic[T]):
                 timeout_ms=self._poll_ms, max_records=self._batch_max
             )
             if not batch:
+                if not self._transactional:
+                    await self._commit_idle_positions()
                 self._report_lag()
                 continue
             records = [record for part in batch.values() for record in part]
@@ -144,6 +183,8 @@ class ConsumerRuntime(Generic[T]):
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.warning("batch failed, retrying", extra={"error": self.last_error})
                 self._rewind(batch)
+                if self._on_rewound is not None:
+                    self._on_rewound()
                 await pause(self._stopping, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
@@ -151,6 +192,22 @@ class ConsumerRuntime(Generic[T]):
             self.healthy = True
             self._metrics.batch_seconds.observe(time.perf_counter() - started)
             self._report_lag()
+
+    async def _commit_idle_positions(self) -> None:
+        """With nothing in flight, commit positions that moved past records we never see (the
+        commit markers of transactional producers), so a drained group shows no lag."""
+        moved: dict[TopicPartition, int] = {}
+        try:
+            for tp in self._consumer.assignment():
+                position = await self._consumer.position(tp)
+                if position > self._committed.get(tp, -1):
+                    moved[tp] = position
+            if not moved:
+                return
+            await self._consumer.commit(moved)
+        except (KafkaError, OSError):
+            return  # a rebalance or a broker away: the next idle poll tries again
+        self._committed.update(moved)
 
     async def _handle(self, records: list[Record]) -> None:
         decoded: list[Incoming[T]] = []
@@ -166,8 +223,13 @@ class ConsumerRuntime(Generic[T]):
             await self._commit_transaction(outputs, letters, offsets)
         else:
             await self._commit_durable(outputs, letters, offsets)
+        if self._on_committed is not None:
+            self._on_committed()
         self._committed.update(offsets)
         self._count(records, letters)
+        if self._log_records:
+            for item in decoded:
+                _log_processed(item.record, item.event)
 
     async def _process_isolating_failures(
         self, decoded: list[Incoming[T]], letters: list[DeadLetter]
@@ -200,10 +262,7 @@ class ConsumerRuntime(Generic[T]):
         offsets: dict[TopicPartition, int],
     ) -> None:
         async with self._producer.transaction():
-            for out in outputs:
-                await self._producer.send(
-                    out.topic, out.value, key=out.key, headers=list(out.headers) or None
-                )
+            await send_outputs(self._producer, outputs)
             for letter in letters:
                 await self._producer.send(
                     letter.topic, letter.value, key=letter.key, headers=letter.headers
@@ -216,12 +275,7 @@ class ConsumerRuntime(Generic[T]):
         letters: list[DeadLetter],
         offsets: dict[TopicPartition, int],
     ) -> None:
-        futures = [
-            await self._producer.send(
-                out.topic, out.value, key=out.key, headers=list(out.headers) or None
-            )
-            for out in outputs
-        ]
+        futures = await send_outputs(self._producer, outputs)
         futures += [
             await self._producer.send(
                 letter.topic, letter.value, key=letter.key, headers=letter.headers
@@ -250,8 +304,11 @@ class ConsumerRuntime(Generic[T]):
                 self._consumer.seek(tp, part[0].offset)
 
     def _count(self, records: list[Record], letters: list[DeadLetter]) -> None:
+        consumed: dict[str, int] = {}
         for record in records:
-            self._metrics.consumed.labels(record.topic).inc()
+            consumed[record.topic] = consumed.get(record.topic, 0) + 1
+        for topic, n in consumed.items():
+            self._metrics.consumed.labels(topic).inc(n)
         for letter in letters:
             self._metrics.dead_lettered.labels(letter.topic).inc()
 
@@ -265,12 +322,64 @@ class ConsumerRuntime(Generic[T]):
                 )
 
 
+async def send_outputs(
+    producer: AIOKafkaProducer, outputs: Sequence[Outgoing]
+) -> list[asyncio.Future[Any]]:
+    """Send outputs; those with an explicit partition go as whole record batches per partition
+    (far cheaper per record than `send`), the others one by one. Returns the delivery futures."""
+    futures: list[asyncio.Future[Any]] = []
+    batches: dict[tuple[str, int], Any] = {}
+    for out in outputs:
+        if out.partition is None:
+            futures.append(
+                await producer.send(
+                    out.topic, out.value, key=out.key, headers=list(out.headers) or None
+                )
+            )
+            continue
+        where = (out.topic, out.partition)
+        batch = batches.get(where)
+        if batch is None:
+            batch = batches[where] = producer.create_batch()
+        headers = list(out.headers)
+        if batch.append(key=out.key, value=out.value, timestamp=None, headers=headers) is None:
+            futures.append(await producer.send_batch(batch, out.topic, partition=out.partition))
+            batch = batches[where] = producer.create_batch()
+            batch.append(key=out.key, value=out.value, timestamp=None, headers=headers)
+    for (topic, partition), batch in batches.items():
+        if batch.record_count():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+    return futures
+
+
 def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
-    offsets: dict[TopicPartition, int] = {}
+    last: dict[tuple[str, int], int] = {}
     for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-    return offsets
+        key = (record.topic, record.partition)
+        if record.offset >= last.get(key, -1):
+            last[key] = record.offset
+    return {
+        TopicPartition(topic, partition): offset + 1 for (topic, partition), offset in last.items()
+    }
+
+
+_EVENT_IDS = ("decision_id", "task_id", "verdict_id", "dispute_id", "signal_id", "escalation_id")
+
+
+def _log_processed(record: Record, event: object) -> None:
+    """One line per committed event, with its ids and the trace it belongs to."""
+    extra: dict[str, object] = {"topic": record.topic, "offset": record.offset}
+    trace_id = trace_id_of(traceparent_of(record.headers))
+    if trace_id is not None:
+        extra["trace_id"] = trace_id
+    for name in _EVENT_IDS:
+        value = getattr(event, name, None)
+        if value is not None:
+            extra[name] = value
+    snapshot = getattr(event, "decision", None)
+    if "decision_id" not in extra and snapshot is not None:
+        extra["decision_id"] = getattr(snapshot, "decision_id", None)
+    log.info("event processed", extra=extra)
 
 
 def _processing_reason(error: BaseException) -> str:
@@ -287,7 +396,7 @@ def build_consumer(settings: Settings, *, group_id: str, client_id: str) -> AIOK
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_partition_fetch_bytes=4 * 1024 * 1024,
-        session_timeout_ms=20_000,
-        heartbeat_interval_ms=3_000,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=min(3_000, settings.consumer_session_timeout_ms // 3),
         max_poll_interval_ms=300_000,
     )

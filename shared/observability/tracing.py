@@ -42,6 +42,14 @@ def new_traceparent() -> str:
     return f"00-{trace_id:032x}-{span_id:016x}-01"
 
 
+def child_of(traceparent: str | None) -> str:
+    """A new span id in the same trace (a fresh trace when there is none to continue)."""
+    trace_id = trace_id_of(traceparent)
+    if trace_id is None:
+        return new_traceparent()
+    return f"00-{trace_id}-{random.getrandbits(64) or 1:016x}-01"
+
+
 def traceparent_of(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
     """The `traceparent` value among Kafka headers, if any."""
     for key, value in headers or ():

@@ -209,3 +209,60 @@ async def test_transactional_mode_emits_outputs_and_offsets_atomically(
     assert (
         len(await read_all(settings.kafka_bootstrap, topics.name("moderation.decisions.dlq"))) == 1
     )
+
+
+async def test_hooks_follow_assignment_commits_and_rewinds_and_outputs_can_name_a_partition(
+    settings: Settings, topics: Topics
+) -> None:
+    events: list[str] = []
+    assigned: set[int] = set()
+    failures = [ConnectionError("broker hiccup")]
+
+    async def process(items: list[Incoming[Decision]]) -> Sequence[Outgoing]:
+        events.append("process")
+        if failures:
+            raise failures.pop()
+        return [
+            Outgoing(topics.sampler_state, b"{}", key=b"k", partition=item.record.partition)
+            for item in items
+        ]
+
+    group_id = topics.group("test", "hooks")
+    consumer = build_consumer(settings, group_id=group_id, client_id="test")
+    producer = build_producer(settings, client_id="test", transactional_id=f"{group_id}-tx")
+    await consumer.start()
+    await producer.start()
+    runtime: ConsumerRuntime[Decision] = ConsumerRuntime(
+        service="test",
+        consumer=consumer,
+        producer=producer,
+        topics=[topics.decisions],
+        group_id=group_id,
+        decode=record_decoder(Decision),
+        process=process,
+        transactional=True,
+        batch_max=100,
+        poll_ms=50,
+        on_committed=lambda: events.append("committed"),
+        on_rewound=lambda: events.append("rewound"),
+        on_assigned=lambda tps: assigned.update(tp.partition for tp in tps),
+    )
+    runtime.subscribe()
+    task = asyncio.create_task(runtime.run())
+    await produce(settings.kafka_bootstrap, topics.decisions, [good(i) for i in range(30)])
+    try:
+        out = await eventually(
+            lambda: read_all(settings.kafka_bootstrap, topics.sampler_state),
+            until=lambda recs: len(recs) >= 30,
+            what="30 state records",
+        )
+    finally:
+        await stop(runtime, task, [consumer, producer])
+    assert assigned == set(range(6))
+    assert events[:3] == ["process", "rewound", "process"]
+    assert events.count("committed") == events.count("process") - 1
+    sources = {
+        json.loads(r.value)["decision_id"]: r.partition
+        for r in await read_all(settings.kafka_bootstrap, topics.decisions)
+    }
+    assert sorted(r.partition for r in out) == sorted(sources.values())

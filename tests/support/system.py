@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.auth import Role, issue_token
-from shared.settings import DEFAULT_AUTH_SECRET
 from shared.topics import Topics
 from tools.infra.common import free_port
 from tools.infra.services import SERVICE_PORTS, ServiceProcess, wait_all_ready
@@ -34,7 +34,7 @@ class RunningSystem:
 
     def headers(self, subject: str, *roles: Role) -> dict[str, str]:
         token = issue_token(
-            self.env.get("MODQA_AUTH_SECRET", DEFAULT_AUTH_SECRET),
+            self.env.get("MODQA_AUTH_SECRET") or os.environ["MODQA_AUTH_SECRET"],
             subject=subject,
             roles=list(roles),
             ttl=dt.timedelta(hours=1),

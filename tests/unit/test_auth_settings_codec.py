@@ -48,9 +48,13 @@ def test_expired_wrongly_signed_and_garbage_tokens_are_refused() -> None:
 
 
 def test_production_refuses_the_default_secret() -> None:
-    with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
-        Settings(environment="production", auth_secret=DEFAULT_AUTH_SECRET)
+    for environment in ("test", "production"):
+        with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
+            Settings(environment=environment, auth_secret=DEFAULT_AUTH_SECRET)
+        with pytest.raises(ValidationError, match="shorter than 32"):
+            Settings(environment=environment, auth_secret="short")
     assert Settings(environment="production", auth_secret="x" * 32).environment == "production"
+    assert Settings(environment="development", auth_secret=DEFAULT_AUTH_SECRET)
 
 
 def test_settings_come_from_modqa_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +78,22 @@ def test_undecodable_records_say_why(raw: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError) as caught:
         parse(Decision, raw)
     assert reason in caught.value.reason
+
+
+def test_database_restarts_and_conflicts_count_as_transient() -> None:
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    from shared.errors import is_transient
+
+    def wrapped(cause: Exception) -> sa_exc.DBAPIError:
+        error = sa_exc.DBAPIError("SELECT 1", None, cause)
+        error.__cause__ = cause
+        return error
+
+    assert is_transient(wrapped(asyncpg.exceptions.CannotConnectNowError("starting up")))
+    assert is_transient(wrapped(asyncpg.exceptions.AdminShutdownError("shutting down")))
+    assert is_transient(wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock")))
+    assert is_transient(wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")))
+    assert not is_transient(wrapped(asyncpg.exceptions.UniqueViolationError("duplicate")))
+    assert not is_transient(ValueError("a bug"))

@@ -149,6 +149,141 @@ def quality() -> Dashboard:
     )
 
 
+def auditors() -> Dashboard:
+    return dashboard(
+        "modqa-auditors",
+        "modqa / auditor operations",
+        "Do auditors keep up: backlog, throughput, handle time and lease expiries per pool.",
+        [
+            series(
+                "Audit queue by status",
+                [Query("sum by (status) (modqa_audit_queue_tasks)", "{{status}}")],
+            ),
+            series(
+                "Tasks claimed and verdicts recorded /min",
+                [
+                    Query("sum(rate(modqa_audit_tasks_claimed_total[5m])) * 60", "claimed"),
+                    Query(
+                        "sum by (outcome) (rate(modqa_audit_verdicts_recorded_total[5m])) * 60",
+                        "verdict {{outcome}}",
+                    ),
+                ],
+            ),
+            series(
+                "Leases ended without a verdict /h",
+                [
+                    Query(
+                        "sum by (reason) (increase(modqa_audit_leases_ended_total[1h]))",
+                        "{{reason}}",
+                    )
+                ],
+            ),
+            series(
+                "Disputes waiting for an SME",
+                [Query("sum by (overdue) (modqa_audit_open_disputes)", "overdue={{overdue}}")],
+            ),
+        ],
+    )
+
+
+def escalations() -> Dashboard:
+    return dashboard(
+        "modqa-escalations",
+        "modqa / escalations and SLAs",
+        "Cases by kind and severity, time waiting for acknowledgement, SLA breaches, "
+        "corrections sent upstream and webhooks.",
+        [
+            series(
+                "Open cases by kind and severity",
+                [
+                    Query(
+                        "sum by (kind, severity) (modqa_escalation_open_cases)",
+                        "{{severity}} {{kind}}",
+                    )
+                ],
+            ),
+            series(
+                "Oldest unacknowledged case by severity",
+                [
+                    Query(
+                        "max by (severity) (modqa_escalation_unacknowledged_oldest_seconds)",
+                        "{{severity}}",
+                    )
+                ],
+                unit="s",
+            ),
+            series(
+                "SLA breaches /h",
+                [
+                    Query(
+                        "sum by (kind, phase) (increase(modqa_escalation_sla_breaches_total[1h]))",
+                        "{{kind}} {{phase}}",
+                    )
+                ],
+            ),
+            series(
+                "Time to acknowledge and resolve (p90)",
+                [
+                    Query(
+                        "histogram_quantile(0.9, sum by (le) "
+                        "(rate(modqa_escalation_time_to_acknowledge_seconds_bucket[1h])))",
+                        "acknowledge",
+                    ),
+                    Query(
+                        "histogram_quantile(0.9, sum by (le) "
+                        "(rate(modqa_escalation_time_to_resolve_seconds_bucket[1h])))",
+                        "resolve",
+                    ),
+                ],
+                unit="s",
+            ),
+            series(
+                "Corrections sent upstream /min",
+                [
+                    Query(
+                        "sum by (kind) (rate(modqa_escalation_corrections_issued_total[5m])) * 60",
+                        "{{kind}}",
+                    )
+                ],
+            ),
+            series(
+                "Correction latency, verdict to correction published",
+                [
+                    Query(
+                        "histogram_quantile(0.5, sum by (le) "
+                        "(rate(modqa_escalation_correction_latency_seconds_bucket[5m])))",
+                        "p50",
+                    ),
+                    Query(
+                        "histogram_quantile(0.95, sum by (le) "
+                        "(rate(modqa_escalation_correction_latency_seconds_bucket[5m])))",
+                        "p95",
+                    ),
+                ],
+                unit="s",
+            ),
+            series(
+                "Webhook deliveries waiting or parked",
+                [Query("sum by (status) (modqa_escalation_webhook_deliveries)", "{{status}}")],
+            ),
+            series(
+                "Webhook attempts /min by result",
+                [
+                    Query(
+                        "sum by (result) (rate(modqa_escalation_webhook_attempts_total[5m])) * 60",
+                        "{{result}}",
+                    )
+                ],
+            ),
+        ],
+    )
+
+
 def all_dashboards() -> dict[str, Dashboard]:
     """File name to dashboard."""
-    return {"pipeline.json": pipeline(), "quality.json": quality()}
+    return {
+        "pipeline.json": pipeline(),
+        "auditors.json": auditors(),
+        "quality.json": quality(),
+        "escalations.json": escalations(),
+    }

@@ -21,6 +21,7 @@ from shared.taxonomy import load_taxonomy
 from shared.topics import Topics
 from tools.demo.auditors import run_auditor
 from tools.demo.generator import MARKETS, DecisionStream
+from tools.demo.staff import Moderators, run_lead, run_sme
 
 log = logging.getLogger("demo")
 
@@ -72,6 +73,11 @@ async def main_async(args: argparse.Namespace) -> None:
     ttl = dt.timedelta(days=7)
     languages = list(MARKETS.values())
     lead = issue_token(settings.auth_secret, subject="demo-lead", roles=[Role.LEAD], ttl=ttl)
+    sme = issue_token(settings.auth_secret, subject="demo-sme", roles=[Role.SME], ttl=ttl)
+    tool = issue_token(
+        settings.auth_secret, subject="moderation-tool", roles=[Role.SYSTEM], ttl=ttl
+    )
+    moderators = Moderators(stream)
     auditors = [
         run_auditor(
             name=f"auditor-{languages[n % len(languages)]}-{n}",
@@ -86,14 +92,22 @@ async def main_async(args: argparse.Namespace) -> None:
             # tasks need k distinct ones)
             languages=[languages[(n + k) % len(languages)] for k in range(3)],
             lead_token=lead,
+            slip_rate=args.auditor_slip_rate,
+            on_verdict=moderators.saw,
         )
         for n in range(args.auditors)
+    ]
+    staff = [
+        moderators.run(base_url=args.audit_url, token=tool, stop=stop),
+        run_sme(base_url=args.audit_url, token=sme, stream=stream, stop=stop),
+        run_lead(base_url=args.escalation_url, token=lead, stop=stop),
     ]
     await asyncio.gather(
         produce_decisions(
             settings=settings, stream=stream, rate=args.rate, limit=args.limit, stop=stop
         ),
         *auditors,
+        *staff,
     )
 
 
@@ -113,7 +127,19 @@ def main() -> None:
         default=None,
         help="fixes the decision ids; by default each run gets new ones",
     )
-    parser.add_argument("--audit-url", default="http://127.0.0.1:8002")
+    parser.add_argument(
+        "--audit-url", default=os.environ.get("MODQA_DEMO_AUDIT_URL", "http://127.0.0.1:8002")
+    )
+    parser.add_argument(
+        "--escalation-url",
+        default=os.environ.get("MODQA_DEMO_ESCALATION_URL", "http://127.0.0.1:8003"),
+    )
+    parser.add_argument(
+        "--auditor-slip-rate",
+        type=float,
+        default=0.03,
+        help="share of verdicts an auditor gets wrong (moderators dispute them)",
+    )
     args = parser.parse_args()
     configure_logging("demo")
     asyncio.run(main_async(args))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -19,13 +19,16 @@ from tools.demo.generator import DecisionStream
 log = logging.getLogger(__name__)
 
 
-def answer(stream: DecisionStream, task: dict[str, Any]) -> dict[str, Any]:
-    """The verdict a careful auditor gives a demo task (a label on a blind task)."""
+def answer(stream: DecisionStream, task: dict[str, Any], *, slip: bool = False) -> dict[str, Any]:
+    """The verdict a careful auditor gives a demo task (a label on a blind task); with `slip`
+    the auditor gets it wrong (approves what should go, or flags what is fine)."""
     decision = task["decision"]
     try:
         truth = stream.truth(DecisionStream.index_of(decision["decision_id"]))
     except ValueError:  # not one of the stream's decisions (a lead's gold item, say)
         return {"outcome": "unsure", "notes": "not a decision this simulator knows"}
+    if slip:
+        truth = stream.mistaken(truth, decision)
     if task.get("blind"):
         body: dict[str, Any] = {"expected_action": truth.action.value}
         if truth.policy_id is not None:
@@ -78,9 +81,11 @@ async def run_auditor(
     subject: str | None = None,
     languages: Sequence[str] = (),
     lead_token: str | None = None,
+    slip_rate: float = 0.0,
+    on_verdict: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
 ) -> None:
     """One auditor's working day, until `stop` is set (registering first when given a lead
-    token and languages)."""
+    token and languages); `on_verdict(task, verdict)` sees each recorded verdict."""
     rng = random.Random(name)
     headers = {"Authorization": f"Bearer {token}"}
     registered = lead_token is None or not languages
@@ -103,13 +108,15 @@ async def run_auditor(
                 claimed.raise_for_status()
                 task = claimed.json()
                 await pause(stop, rng.uniform(*think_s))
-                body = answer(stream, task)
+                body = answer(stream, task, slip=rng.random() < slip_rate)
                 response = await client.post(
                     f"/v1/tasks/{task['task_id']}/verdict",
                     json=body,
                     headers={"Idempotency-Key": f"{name}-{task['task_id']}"},
                 )
-                if response.status_code >= 400:
+                if response.status_code < 400 and on_verdict is not None:
+                    on_verdict(task, response.json())
+                elif response.status_code >= 400:
                     log.warning(
                         "verdict refused",
                         extra={"status": response.status_code, "body": response.text[:300]},

@@ -128,6 +128,14 @@ class DecisionStream:
         policy_id = _weighted(rng, POLICY_WEIGHTS)
         return Truth(policy_id=policy_id, action=ENFORCE_ACTION[policy_id])
 
+    def mistaken(self, truth: Truth, decision: dict[str, object]) -> Truth:
+        """What an auditor who slips believes: the decision was right when it was not, or a
+        violation where there is none."""
+        if truth.action is not Action.APPROVE or decision.get("action") != Action.APPROVE.value:
+            return Truth(policy_id=None, action=Action.APPROVE)
+        policy_id = str(decision.get("policy_id") or "spam")
+        return Truth(policy_id=policy_id, action=ENFORCE_ACTION.get(policy_id, Action.REMOVE))
+
     def decision(self, i: int, decided_at: dt.datetime) -> Decision:
         """Decision `i`: who took it, on what, and what they did (right or wrong)."""
         rng = self._rng(i, "decision")

@@ -292,3 +292,15 @@ async def open_counts(session: AsyncSession) -> Sequence[tuple[str, str, int]]:
         )
     ).all()
     return [(row[0], row[1], int(row[2])) for row in rows]
+
+
+async def oldest_unacknowledged(session: AsyncSession) -> Sequence[tuple[str, dt.datetime]]:
+    """(severity, opening time) of the oldest case still waiting for acknowledgement."""
+    rows = (
+        await session.execute(
+            select(cases.c.severity, func.min(cases.c.opened_at))
+            .where(cases.c.status == "open")
+            .group_by(cases.c.severity)
+        )
+    ).all()
+    return [(row[0], row[1]) for row in rows]

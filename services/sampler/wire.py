@@ -1,0 +1,260 @@
+"""The sampler's hot-path codec: decisions decoded into plain msgspec structs, tasks and
+changelog records encoded from them, with pydantic kept off the per-message path.
+
+Validation stays equivalent to `shared.events.Decision`: the fast path accepts only what it
+can check completely (types, enums and ranges in msgspec's C decoder; identifier, label and
+code patterns with one regex or a cache of values already checked); anything it does not
+accept is handed to the pydantic model, which either accepts it (the struct is then built
+from the model's canonical JSON) or refuses it with the reason the dead letter carries.
+`tests/unit/test_sampler_wire.py` checks the equivalence, including with generated input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import msgspec
+from aiokafka.structs import ConsumerRecord
+
+from services.sampler.domain.core import ChangeValue, StateChange, TaskDraft
+from shared.codec import MAX_EVENT_BYTES, parse
+from shared.errors import DecodeError
+from shared.events import Decision, encode
+
+ContentTypeValue = Literal[
+    "text", "image", "video", "audio", "live_stream", "synthetic_media", "product", "app", "other"
+]
+ModeratorKindValue = Literal["human", "machine"]
+ActionValue = Literal[
+    "approve", "label", "demote", "age_restrict", "remove", "suspend_account", "terminate_account"
+]
+SourceValue = Literal["report", "proactive", "appeal"]
+AutomatedDecisionValue = Literal["fully", "partially", "not_automated"]
+DecisionGroundValue = Literal["illegal", "terms"]
+
+
+class DecisionRecord(msgspec.Struct, kw_only=True, gc=False):
+    """A decision as the sampler handles it; same fields and JSON as `shared.events.Decision`."""
+
+    schema: Literal["modqa.decision.v1"] = "modqa.decision.v1"
+    decision_id: str
+    content_id: str
+    content_type: ContentTypeValue
+    content_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    queue: str
+    market: str
+    language: str
+    moderator_id: str
+    moderator_kind: ModeratorKindValue
+    moderator_team: str
+    policy_id: str
+    policy_version: Annotated[int, msgspec.Meta(ge=1)]
+    action: ActionValue
+    confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+    source: SourceValue
+    decided_at: Annotated[dt.datetime, msgspec.Meta(tz=True)]
+    moderator_started_at: dt.date | None = None
+    automated_detection: bool | None = None
+    automated_decision: AutomatedDecisionValue | None = None
+    decision_ground: DecisionGroundValue | None = None
+    category: str | None = None
+    territorial_scope: list[str] | None = None
+    schema_: msgspec.UnsetType = msgspec.UNSET
+    """pydantic also reads the `schema` tag under its field name; the fast path refuses it."""
+
+
+_ID = r"[A-Za-z0-9._:@/+=-]{1,128}"
+_LABEL_RE = r"[a-z0-9][a-z0-9_.-]{0,63}"
+_IDS = re.compile(f"{_ID}\x00{_ID}")
+_KEY = re.compile("\x00".join([_LABEL_RE, "[A-Z]{2}", "[a-z]{2,3}", _LABEL_RE, _LABEL_RE]))
+_MODERATOR = re.compile(_ID)
+_MARKET = re.compile(r"[A-Z]{2}")
+_CATEGORY = re.compile(r"STATEMENT_CATEGORY_[A-Z_]+")
+_MAX_CACHE = 100_000
+_UTC = dt.UTC
+
+_decoder = msgspec.json.Decoder(DecisionRecord)
+_encoder = msgspec.json.Encoder()
+_checked_keys: set[tuple[str, str, str, str, str]] = set()
+_checked_moderators: set[str] = set()
+_checked_categories: set[str] = set()
+_checked_markets: set[str] = set()
+
+
+def _long_fraction(raw: bytes) -> bool:
+    """True unless `decided_at` is found with at most 6 fractional digits: msgspec rounds
+    sub-microsecond digits where pydantic truncates, so such input takes the pydantic path."""
+    at = raw.find(b'"decided_at"')
+    if at < 0:
+        return True
+    start = raw.find(b'"', at + 12) + 1
+    end = raw.find(b'"', start)
+    if end - start <= 27:  # 7 fractional digits and a zone take at least 28 characters
+        return False
+    value = raw[start:end]
+    dot = value.find(b".")
+    if dot < 0:
+        return False
+    digits = 0
+    for byte in value[dot + 1 :]:
+        if 48 <= byte <= 57:
+            digits += 1
+        else:
+            break
+    return digits > 6
+
+
+def _checked(decision: DecisionRecord) -> bool:
+    """The pattern checks msgspec's decoder does not do (cached for repeating values)."""
+    if _IDS.fullmatch(f"{decision.decision_id}\x00{decision.content_id}") is None:
+        return False
+    key = (
+        decision.queue,
+        decision.market,
+        decision.language,
+        decision.moderator_team,
+        decision.policy_id,
+    )
+    if key not in _checked_keys:
+        if _KEY.fullmatch("\x00".join(key)) is None:
+            return False
+        if len(_checked_keys) >= _MAX_CACHE:
+            _checked_keys.clear()
+        _checked_keys.add(key)
+    moderator = decision.moderator_id
+    if moderator not in _checked_moderators:
+        if _MODERATOR.fullmatch(moderator) is None:
+            return False
+        if len(_checked_moderators) >= _MAX_CACHE:
+            _checked_moderators.clear()
+        _checked_moderators.add(moderator)
+    category = decision.category
+    if category is not None and category not in _checked_categories:
+        if len(category) > 96 or _CATEGORY.fullmatch(category) is None:
+            return False
+        _checked_categories.add(category)
+    scope = decision.territorial_scope
+    if scope is not None:
+        if len(scope) > 64:
+            return False
+        for market in scope:
+            if market not in _checked_markets:
+                if _MARKET.fullmatch(market) is None:
+                    return False
+                _checked_markets.add(market)
+    return True
+
+
+def fast_decode(raw: bytes) -> DecisionRecord | None:
+    """The decision if the fast path can vouch for it, else None (pydantic decides)."""
+    try:
+        decision = _decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if not _checked(decision) or _long_fraction(raw):
+        return None
+    decided = decision.decided_at
+    if decided.tzinfo is not _UTC:
+        decision.decided_at = decided.astimezone(_UTC)
+    return decision
+
+
+def from_event(decision: Decision) -> DecisionRecord:
+    """The struct of a validated event (its canonical JSON always passes the fast path)."""
+    return _decoder.decode(encode(decision))
+
+
+def decode_decision(raw: bytes | None) -> DecisionRecord:
+    """Validate a decision as `shared.events.Decision` would; DecodeError says why not."""
+    if raw is None:
+        raise DecodeError("empty message (null value)")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise DecodeError(f"payload too large: {len(raw)} bytes (limit {MAX_EVENT_BYTES})")
+    decision = fast_decode(raw)
+    if decision is not None:
+        return decision
+    return from_event(parse(Decision, raw))
+
+
+def decode_record(record: ConsumerRecord[bytes, bytes]) -> DecisionRecord:
+    """The consumer runtime's decoder for `moderation.decisions` (`decode_decision` with the
+    fast path first, inlined: this runs for every record)."""
+    raw = record.value
+    if raw is not None and len(raw) <= MAX_EVENT_BYTES:
+        try:
+            decision = _decoder.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return decode_decision(raw)
+        if _checked(decision) and not _long_fraction(raw):
+            decided = decision.decided_at
+            if decided.tzinfo is not _UTC:
+                decision.decided_at = decided.astimezone(_UTC)
+            return decision
+    return decode_decision(raw)
+
+
+class TaskRecord(msgspec.Struct, kw_only=True, gc=False):
+    """`shared.events.Task` as the sampler writes it."""
+
+    schema: str = "modqa.task.v1"
+    task_id: str
+    decision: DecisionRecord
+    plan_id: str
+    plan_version: int
+    stratum: str
+    inclusion_probability: float | None
+    reasons: list[str]
+    required_reviews: int
+    priority: int
+    pool: str
+    blind: bool
+    due_at: dt.datetime
+    created_at: dt.datetime
+
+
+def encode_task(draft: TaskDraft) -> bytes:
+    """The wire form of a task (valid `modqa.task.v1`)."""
+    decision = draft.decision
+    if not isinstance(decision, DecisionRecord):
+        raise TypeError("tasks are encoded from decisions decoded by this module")
+    return _encoder.encode(
+        TaskRecord(
+            task_id=draft.task_id,
+            decision=decision,
+            plan_id=draft.plan_id,
+            plan_version=draft.plan_version,
+            stratum=draft.stratum,
+            inclusion_probability=draft.probability,
+            reasons=[reason.value for reason in draft.reasons],
+            required_reviews=draft.required_reviews,
+            priority=draft.priority,
+            pool=draft.pool,
+            blind=draft.blind,
+            due_at=draft.due_at,
+            created_at=draft.created_at,
+        )
+    )
+
+
+def encode_change(change: StateChange) -> bytes | None:
+    """A changelog value: `{"d": day, "n": tasks}` for a moderator, `{"d": day}` for a task
+    id or the watermark, None (a tombstone) for a removed key."""
+    value = change.value
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return _encoder.encode({"d": value[0], "n": value[1]})
+    return _encoder.encode({"d": value})
+
+
+def decode_change(raw: bytes | None) -> ChangeValue:
+    """The inverse of `encode_change`."""
+    if raw is None:
+        return None
+    data: Mapping[str, Any] = msgspec.json.decode(raw)
+    if "n" in data:
+        return (int(data["d"]), int(data["n"]))
+    return int(data["d"])
