@@ -52,6 +52,16 @@ def test_a_token_that_is_not_one_is_refused_with_exit_2() -> None:
     result = runner.invoke(app, ["login", "--token", "not-a-token"])
     assert result.exit_code == 2
     assert "not a modqa token" in result.output
+    assert runner.invoke(app, ["login", "--token", "mqk_nosecret"]).exit_code == 2
+
+
+def test_an_api_key_is_a_login_too(config_dir: Path) -> None:
+    result = runner.invoke(app, ["login", "--token", "mqk_0a1b2c3d4e5f_s3cr3t-part"])
+    assert result.exit_code == 0, result.output
+    assert "Logged in with API key 0a1b2c3d4e5f on profile default" in result.stdout
+    saved = json.loads((config_dir / "profiles.json").read_text())
+    assert saved["profiles"]["default"]["token"] == "mqk_0a1b2c3d4e5f_s3cr3t-part"
+    assert "API key 0a1b2c3d4e5f" in runner.invoke(app, ["profile", "show"]).stdout
 
 
 def test_a_service_that_is_down_gives_one_line_and_exit_1() -> None:
