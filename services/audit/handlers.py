@@ -72,26 +72,25 @@ async def claim_next_task(
             done=task.reviews_done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
-        await repo.execute_together(
+        await repo.record_claim(
             session,
-            [
-                repo.lease_insert(
-                    task_id=task.task_id,
-                    auditor_id=auditor_id,
-                    now=now,
-                    expires_at=expires_at,
-                    scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
-                ),
-                repo.task_update(task.task_id, active_leases=active, status=status.value),
-                repo.log_insert(
-                    at=now,
-                    actor=auditor_id,
-                    action="task.claimed",
-                    subject_type="task",
-                    subject_id=task.task_id,
-                    details={"lease_expires_at": expires_at.isoformat()},
-                ),
-            ],
+            lease=repo.new_lease(
+                task_id=task.task_id,
+                auditor_id=auditor_id,
+                now=now,
+                expires_at=expires_at,
+                scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
+            ),
+            active_leases=active,
+            status=status.value,
+            log=repo.log_entry(
+                at=now,
+                actor=auditor_id,
+                action="task.claimed",
+                subject_type="task",
+                subject_id=task.task_id,
+                details={"lease_expires_at": expires_at.isoformat()},
+            ),
         )
         return Claimed(task=task, lease_expires_at=expires_at, scorecard=scorecard)
 

@@ -148,9 +148,7 @@ async def submit_verdict(
             done=done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
-        task_values: dict[str, Any] = {}
         closing_writes: list[Insert | Update] = []
-        messages = [verdict]
         matched = gold_correct
         if done >= task.required_reviews:
             status = TaskStatus.COMPLETED
@@ -160,12 +158,11 @@ async def submit_verdict(
                 if closing is None:
                     status = TaskStatus.ADJUDICATING
                 else:
-                    messages.append(closing)
                     matches = _matches(reviews, answer_of(closing))
                     matched = matches.pop(verdict.verdict_id)
-                    task_values["reference"] = _label_json(answer_of(closing))
                     closing_writes = [
                         verdicts_repo.verdict_insert(closing),
+                        repo.task_update(task_id, reference=_label_json(answer_of(closing))),
                         *(
                             verdicts_repo.verdict_update(v, reference_match=m)
                             for v, m in matches.items()
@@ -182,48 +179,50 @@ async def submit_verdict(
                                 "reviews": len(reviews),
                             },
                         ),
+                        enqueue_statement(outbox, [verdict_message(topics, closing)]),
                     ]
-        writes: list[Insert | Update] = [
-            verdicts_repo.verdict_insert(
-                verdict,
-                idempotency_key=idempotency_key,
-                scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
-                reference_match=matched,
-            ),
-            repo.lease_update(
-                task_id, auditor_id, status=LeaseStatus.COMPLETED.value, ended_at=now
-            ),
-            repo.task_update(
-                task_id,
-                active_leases=active,
-                reviews_done=done,
-                status=status.value,
-                completed_at=now if status is TaskStatus.COMPLETED else None,
-                **task_values,
-            ),
-            repo.log_insert(
-                at=now,
-                actor=auditor_id,
-                action="verdict.recorded",
-                subject_type="task",
-                subject_id=task_id,
-                details={
-                    "verdict_id": verdict.verdict_id,
-                    "outcome": verdict.outcome.value,
-                    "purpose": purpose.value,
-                    "round": verdict.round,
-                    "task_status": status.value,
-                },
-            ),
-            *closing_writes,
-            enqueue_statement(outbox, [verdict_message(topics, v) for v in messages]),
-        ]
         try:
-            await repo.execute_together(session, writes)
+            await verdicts_repo.record_verdict(
+                session,
+                verdict=verdicts_repo.verdict_columns(
+                    verdict,
+                    idempotency_key=idempotency_key,
+                    scorecard_answers=(
+                        {k: v.value for k, v in answers.items()} if answers else None
+                    ),
+                    reference_match=matched,
+                ),
+                lease={"status": LeaseStatus.COMPLETED.value, "ended_at": now},
+                task={
+                    "active_leases": active,
+                    "reviews_done": done,
+                    "status": status.value,
+                    "completed_at": now if status is TaskStatus.COMPLETED else None,
+                },
+                log=repo.log_entry(
+                    at=now,
+                    actor=auditor_id,
+                    action="verdict.recorded",
+                    subject_type="task",
+                    subject_id=task_id,
+                    details={
+                        "verdict_id": verdict.verdict_id,
+                        "outcome": verdict.outcome.value,
+                        "purpose": purpose.value,
+                        "round": verdict.round,
+                        "task_status": status.value,
+                    },
+                ),
+                message=verdict_message(topics, verdict),
+            )
         except IntegrityError as error:
             if "verdicts_idempotency" in str(error.orig):
                 raise _key_reused() from error
             raise
+        if closing_writes:
+            # after the review's own writes (the task row is updated by both; one statement
+            # may change a row once): the closing verdict, the reference, the matches
+            await repo.execute_together(session, closing_writes)
         return verdict
 
 

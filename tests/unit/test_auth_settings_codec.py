@@ -47,6 +47,19 @@ def test_expired_wrongly_signed_and_garbage_tokens_are_refused() -> None:
         verify_token(SECRET, "not-a-token")
 
 
+def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    issued = dt.datetime.now(dt.UTC)
+    token = issue_token(
+        SECRET, subject="ana", roles=[Role.AUDITOR], ttl=dt.timedelta(hours=1), now=issued
+    )
+    assert verify_token(SECRET, token).subject == "ana"
+    assert verify_token(SECRET, token, now=issued + dt.timedelta(minutes=59)).subject == "ana"
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_token(SECRET, token, now=issued + dt.timedelta(hours=1))
+    with pytest.raises(InvalidToken, match="invalid"):
+        verify_token("another-secret-of-at-least-32-bytes", token)
+
+
 def test_production_refuses_the_default_secret() -> None:
     for environment in ("test", "production"):
         with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
