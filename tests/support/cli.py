@@ -19,7 +19,6 @@ from modqa_client import config
 from shared.auth import Role, issue_token
 from shared.events import Decision, Task, TaskReason
 from shared.ids import task_id
-from shared.settings import DEFAULT_AUTH_SECRET
 from tests.support.kafka import produce
 from tests.support.system import RunningSystem
 from tests.support.terminal import Terminal
@@ -53,7 +52,7 @@ class Cli:
 
     def token(self, subject: str, *roles: Role, secret: str | None = None) -> str:
         return issue_token(
-            secret or self.system.env.get("MODQA_AUTH_SECRET", DEFAULT_AUTH_SECRET),
+            secret or self.system.env.get("MODQA_AUTH_SECRET") or os.environ["MODQA_AUTH_SECRET"],
             subject=subject,
             roles=list(roles),
             ttl=dt.timedelta(hours=2),
