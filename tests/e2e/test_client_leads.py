@@ -21,6 +21,12 @@ from tests.support.kafka import read_all
 from tests.support.system import RunningSystem
 from tests.support.waiting import eventually
 
+SYSTEM_ENV = {
+    # a plan applied by the test comes into force after seconds, not the default half minute
+    "MODQA_SAMPLER_ACTIVATION_DELAY_SECONDS": "8",
+    "MODQA_SAMPLER_TRAFFIC_FLUSH_SECONDS": "1",
+}
+
 
 @pytest.fixture(scope="module")
 def cli(system: RunningSystem, tmp_path_factory: pytest.TempPathFactory) -> Cli:
@@ -276,3 +282,129 @@ async def test_the_weekly_report_is_rendered_for_a_market(cli: Cli) -> None:
     markdown = cli.run(lead, *which, "--format", "md").stdout
     assert markdown.startswith("# Weekly quality report: SE")
     assert "**Accuracy: 66.7%" in markdown
+
+
+PROPOSED_PLAN = """\
+description: more audits of the Dutch market
+base_rate: 0.1
+floor: 0.01
+strata: [market]
+rates:
+  - match: {market: [NL]}
+    rate: 0.5
+"""
+
+INVALID_PLAN = """\
+base_rate: 0.1
+floor: 0
+risk:
+  low_confidence: {below: 2, rate: 0.5}
+"""
+
+
+def decisions_file(path: Path, prefix: str, n: int, **fields: object) -> Path:
+    """Dutch decisions as JSON Lines, the format moderation systems send with `modqa ingest`."""
+    decisions = [
+        a_decision(f"{prefix}-{i}", market="NL", language="nl", moderator_id=f"mod-nl-{i % 5}")
+        for i in range(n)
+    ]
+    lines = [d.model_copy(update=fields).model_dump_json(by_alias=True) for d in decisions]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def test_a_sampling_plan_is_forecast_then_applied_and_an_invalid_one_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.profile("max", cli.token("max", Role.LEAD))
+    cli.profile("feed", cli.token("feed", Role.SYSTEM))
+    before = cli.run("max", "plan", "show")
+    assert before.code == 0, before.stderr
+    assert "In force: default version 1 (base rate 0.1)" in before.stdout
+    assert "no plan applied yet" in before.stdout
+
+    sent = cli.run(
+        "feed", "ingest", str(decisions_file(tmp_path / "nl.jsonl", "nl", 200)), "--json"
+    )
+    assert (sent.json()["format"], sent.json()["accepted"], sent.json()["refused"]) == (
+        "jsonl",
+        200,
+        [],
+    )
+
+    plan = tmp_path / "NL audits.yaml"
+    plan.write_text(PROPOSED_PLAN)
+    forecast = await eventually(
+        lambda: cli.run("max", "plan", "diff", str(plan), "--days", "2", "--json").json(),
+        until=lambda f: (
+            f["traffic_sample"] >= 200 and any(s["stratum"] == "market=NL" for s in f["strata"])
+        ),
+        timeout_s=60,
+        what="the sampler's traffic summary holds the Dutch decisions",
+    )
+    assert (forecast["current"]["plan_id"], forecast["proposed"]["plan_id"]) == (
+        "default",
+        "nl-audits",
+    )
+    nl = next(s for s in forecast["strata"] if s["stratum"] == "market=NL")
+    assert nl["proposed_tasks_per_day"] == pytest.approx(5 * nl["current_tasks_per_day"])
+    assert nl["proposed_half_width"] < nl["current_half_width"]
+    for other in (s for s in forecast["strata"] if s["stratum"] != "market=NL"):
+        assert other["proposed_tasks_per_day"] == pytest.approx(other["current_tasks_per_day"])
+    diff = cli.run("max", "plan", "diff", str(plan), "--days", "2")
+    assert diff.code == 0, diff.stderr
+    assert "Plan default v1 (in force) -> nl-audits (proposed)" in diff.stdout
+    for shown in ("rates", "strata", '["market"]', "floor", "Forecast on 2 day(s)", "market=NL"):
+        assert shown in diff.stdout
+
+    declined = cli.run("max", "plan", "apply", str(plan), stdin="n\n")
+    assert declined.code == 1 and "Nothing changed." in declined.stdout
+    assert "market=NL" in declined.stdout, "the forecast comes before the question"
+    assert cli.run("max", "plan", "show", "--json").json()["plans"] == []
+
+    applied = cli.run("max", "plan", "apply", str(plan), "--yes")
+    assert applied.code == 0, applied.stderr
+    assert "NL audits.yaml: stored as nl-audits version 1; in force from" in applied.stdout
+    await eventually(
+        lambda: cli.staff_get("sampler", "/v1/sampling-plans/current"),
+        until=lambda c: (c["plan_id"], c["version"]) == ("nl-audits", 1),
+        timeout_s=60,
+        what="the applied plan came into force",
+    )
+    current = cli.run("max", "plan", "show", "--json").json()["current"]
+    assert (current["plan_id"], current["version"]) == ("nl-audits", 1)
+    assert current["document"]["rates"] == [{"match": {"market": ["NL"]}, "rate": 0.5}]
+    shown = cli.run("max", "plan", "show")
+    assert "In force: nl-audits version 1 (base rate 0.1) since" in shown.stdout
+    versions = cli.run("max", "plan", "show", "nl-audits", "--json").json()
+    assert [(v["version"], v["created_by"]) for v in versions] == [(1, "max")]
+    again = cli.run("max", "plan", "apply", str(plan), "--yes", "--json").json()
+    assert (again["stored"]["version"], again["stored"]["created"]) == (1, False)
+
+    later = decisions_file(
+        tmp_path / "later.jsonl", "nl-later", 40, decided_at=dt.datetime.now(dt.UTC)
+    )
+    assert cli.run("feed", "ingest", str(later)).code == 0
+
+    async def sampled() -> list[dict]:
+        tasks = [
+            json.loads(r.value)
+            for r in await read_all(cli.system.bootstrap, cli.system.topics.tasks)
+        ]
+        return [t for t in tasks if t["decision"]["decision_id"].startswith("nl-later-")]
+
+    tasks = await eventually(sampled, until=bool, timeout_s=30, what="tasks under the new plan")
+    assert {
+        (t["plan_id"], t["plan_version"], t["stratum"], t["inclusion_probability"]) for t in tasks
+    } == {("nl-audits", 1, "market=NL", 0.5)}
+
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(INVALID_PLAN)
+    for command in (["diff"], ["apply", "--yes"]):
+        refused = cli.run("max", "plan", *command, str(invalid))
+        assert refused.code == 1, refused.stdout
+        assert refused.stderr.startswith("error: sampler refused: invalid plan:")
+        assert "floor:" in refused.stderr and "risk.low_confidence.below:" in refused.stderr
+        assert refused.stderr.strip().count("\n") == 0 and "Traceback" not in refused.stderr
+    stored = cli.run("max", "plan", "show", "--json").json()["plans"]
+    assert [p["plan_id"] for p in stored] == ["nl-audits"]
