@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 the service refused or could not be reached (one line says
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,7 +61,7 @@ def friendly(command: F) -> F:
         except ModqaError as error:
             fail(f"{error.service} refused: {error.message}", HINTS.get(error.status))
         except config.ConfigError as error:
-            fail(str(error), "run `modqa login`")
+            fail(str(error), error.hint)
         except (judgement.InvalidChoice, dsa.Refusal) as error:
             fail(str(error))
             raise typer.Exit(2) from None
@@ -73,5 +74,20 @@ for group in (login, review, tasks, me, disputes, calibration, escalations, plan
     group.register(app, friendly)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The `modqa` command. A command used wrongly (an unknown command or option, a value that
+    is not allowed, a missing file) is one line and exit 2, like every other expected error,
+    instead of Typer's usage box."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.TyperException as error:  # Typer's (vendored) click errors, usage included
+        status = getattr(error, "exit_code", 1)
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        if message:  # a group called without a command has printed its help already
+            context = getattr(error, "ctx", None)
+            fail(message, f"see `{context.command_path} --help`" if context else None)
+        sys.exit(status)
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

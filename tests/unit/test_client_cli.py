@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -125,3 +126,52 @@ def test_the_client_does_not_import_the_services_shared_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def modqa(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `modqa` command (the entry point of client/pyproject.toml)."""
+    command = Path(sys.executable).parent / "modqa"
+    return subprocess.run(
+        [str(command), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100", **env},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "command"),
+    [
+        (["verdict", "t-1", "--outcome", "maybe"], "'maybe' is not one of 'correct'", "verdict"),
+        (["tasks", "nxt"], "No such command 'nxt'. Did you mean 'next'?", "tasks"),
+        (["plan", "diff", "nope.yaml"], "file 'nope.yaml' does not exist", "plan diff"),
+        (["verdict"], "Missing argument", "verdict"),
+    ],
+)
+def test_a_command_used_wrongly_is_one_line_and_exit_2(
+    args: list[str], said: str, command: str
+) -> None:
+    done = modqa(*args)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and said in line
+    assert line.endswith(f"(see `modqa {command} --help`)")
+
+
+def test_an_unreadable_profiles_file_is_one_line_saying_what_to_do(config_dir: Path) -> None:
+    (config_dir / "profiles.json").write_text("{not json")
+    for args in (["me"], ["profile", "show"]):
+        done = modqa(*args)
+        assert done.returncode == 1
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith(f"error: cannot read {config_dir / 'profiles.json'}")
+        assert line.endswith("(fix or remove the file)")
+
+
+def test_the_shell_completes_commands_and_subcommands() -> None:
+    bash = {"_MODQA_COMPLETE": "complete_bash", "COMP_WORDS": "modqa plan ", "COMP_CWORD": "2"}
+    assert modqa(**bash).stdout.split() == ["show", "diff", "apply"]
+    bash.update(COMP_WORDS="modqa esc", COMP_CWORD="1")
+    assert modqa(**bash).stdout.split() == ["escalations"]

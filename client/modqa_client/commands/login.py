@@ -92,6 +92,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         )
 
     @profiles.command("show")
+    @friendly
     def show() -> None:
         """List the profiles and their addresses."""
         settings = config.load()
@@ -103,6 +104,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
                 console.print(f"    {service:<10} {p.urls[service]}", highlight=False)
 
     @profiles.command("use")
+    @friendly
     def use(name: str) -> None:
         """Make a profile the current one."""
         settings = config.load()
