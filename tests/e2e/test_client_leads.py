@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -282,6 +283,20 @@ async def test_the_weekly_report_is_rendered_for_a_market(cli: Cli) -> None:
     markdown = cli.run(lead, *which, "--format", "md").stdout
     assert markdown.startswith("# Weekly quality report: SE")
     assert "**Accuracy: 66.7%" in markdown
+    sheet = list(csv.DictReader(io.StringIO(cli.run(lead, *which, "--format", "csv").stdout)))
+    assert (sheet[0]["section"], sheet[0]["name"], sheet[0]["accuracy_n"]) == (
+        "headline",
+        "SE",
+        "3",
+    )
+
+    today = f"{dt.datetime.now(dt.UTC):%Y-%m-%d}"
+    day = ("report", "daily", "--date", today, "--market", "SE")
+    assert cli.run(lead, *day, "--json").json()["judged"] == 3
+    daily = cli.run(lead, *day)
+    assert daily.code == 0, daily.stderr
+    assert f"Daily quality, SE, {today} to {today}" in daily.stdout
+    assert "over 3 judged (0 unsure)" in daily.stdout
 
 
 PROPOSED_PLAN = """\
