@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 
+from services.audit import metrics
 from services.audit import repository as repo
 from services.audit import repository_verdicts as verdicts_repo
 from services.audit.catalog import Catalog
@@ -41,6 +42,7 @@ from services.audit.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue, enqueue_statement
 from shared.events import Action, Decision, Verdict, VerdictPurpose, encode
 from shared.ids import new_id
+from shared.observability.tracing import TRACEPARENT, child_of
 from shared.taxonomy import Taxonomy
 from shared.topics import Topics
 
@@ -65,8 +67,17 @@ def _score(
     return qa_score(scorecard, answers), answers
 
 
-def verdict_message(topics: Topics, verdict: Verdict) -> OutboxMessage:
-    return OutboxMessage(topics.verdicts, encode(verdict), key=verdict.task_id.encode())
+def verdict_message(
+    topics: Topics, verdict: Verdict, task_traceparent: str | None = None
+) -> OutboxMessage:
+    """The verdict event, in a new span of its task's trace (a new trace for a task that
+    arrived without one)."""
+    return OutboxMessage(
+        topics.verdicts,
+        encode(verdict),
+        key=verdict.task_id.encode(),
+        headers=[(TRACEPARENT, child_of(task_traceparent))],
+    )
 
 
 async def submit_verdict(
@@ -83,7 +94,40 @@ async def submit_verdict(
 ) -> Verdict:
     """Record the auditor's verdict once and queue its event (and, when it closes an agreeing
     calibration round, the closing verdict's) in the same transaction. The writes go to the
-    database as one statement."""
+    database as one statement. A new verdict is counted in the pool's metrics once committed
+    (a retry that returns the first result is not)."""
+    verdict, lease = await _record_verdict(
+        sessions=sessions,
+        catalog=catalog,
+        topics=topics,
+        task_id=task_id,
+        auditor_id=auditor_id,
+        submission=submission,
+        scorecard_answers=scorecard_answers,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    if lease is not None:
+        pool, leased_at = lease
+        metrics.verdict_recorded(
+            pool=pool, outcome=verdict.outcome.value, handle_s=(now - leased_at).total_seconds()
+        )
+    return verdict
+
+
+async def _record_verdict(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    topics: Topics,
+    task_id: str,
+    auditor_id: str,
+    submission: Submission,
+    scorecard_answers: ScorecardAnswers | None,
+    idempotency_key: str | None,
+    now: dt.datetime,
+) -> tuple[Verdict, tuple[str, dt.datetime] | None]:
+    """The verdict, and (pool, leased at) of the lease it ended (None for a repeated key)."""
     async with sessions.begin() as session:
         task = await repo.lock_task_with_lease(session, task_id, auditor_id)
         if task is None:
@@ -101,7 +145,7 @@ async def submit_verdict(
                 raise Conflict(f"task {task_id} is not leased to you ({state}); claim a task first")
             if earlier.task_id != task_id:
                 raise _key_reused()
-            return Verdict.model_validate(earlier.event)
+            return Verdict.model_validate(earlier.event), None
         taxonomy = await catalog.taxonomy(session)
         decision = Decision.model_validate(task.decision)
         judgement = judge(submission, decision, taxonomy, blind=task.blind, on=now.date())
@@ -179,7 +223,9 @@ async def submit_verdict(
                                 "reviews": len(reviews),
                             },
                         ),
-                        enqueue_statement(outbox, [verdict_message(topics, closing)]),
+                        enqueue_statement(
+                            outbox, [verdict_message(topics, closing, task.traceparent)]
+                        ),
                     ]
         try:
             await verdicts_repo.record_verdict(
@@ -213,7 +259,7 @@ async def submit_verdict(
                         "task_status": status.value,
                     },
                 ),
-                message=verdict_message(topics, verdict),
+                message=verdict_message(topics, verdict, task.traceparent),
             )
         except IntegrityError as error:
             if "verdicts_idempotency" in str(error.orig):
@@ -223,7 +269,7 @@ async def submit_verdict(
             # after the review's own writes (the task row is updated by both; one statement
             # may change a row once): the closing verdict, the reference, the matches
             await repo.execute_together(session, closing_writes)
-        return verdict
+        return verdict, (str(task.pool), task.lease_leased_at)
 
 
 def _key_reused() -> Conflict:
@@ -344,5 +390,5 @@ async def adjudicate(
             subject_id=task_id,
             details={"verdict_id": closing.verdict_id, "outcome": closing.outcome.value},
         )
-        await enqueue(session, outbox, [verdict_message(topics, closing)])
+        await enqueue(session, outbox, [verdict_message(topics, closing, task.traceparent)])
         return closing

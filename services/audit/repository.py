@@ -22,6 +22,8 @@ from services.audit.tables import audit_log, leases, tasks
 from shared.events import Decision, Task, VerdictPurpose
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
+OPEN_TASK_STATUSES = tuple(s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING))
+"""The statuses the backlog gauges report."""
 
 
 def _decision_columns(d: Decision) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def _decision_columns(d: Decision) -> dict[str, Any]:
     }
 
 
-def _task_row(task: Task) -> dict[str, Any]:
+def _task_row(task: Task, traceparent: str | None = None) -> dict[str, Any]:
     return {
         "task_id": task.task_id,
         **_decision_columns(task.decision),
@@ -52,14 +54,22 @@ def _task_row(task: Task) -> dict[str, Any]:
         "due_at": task.due_at,
         "created_at": task.created_at,
         "purpose": purpose_of(task.reasons, task.required_reviews).value,
+        "traceparent": traceparent,
     }
 
 
-async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> int:
-    """Store tasks once: a task id seen before is left as it is. Returns how many were new."""
+async def insert_tasks(
+    session: AsyncSession, batch: Sequence[Task], traces: Mapping[str, str] | None = None
+) -> int:
+    """Store tasks once: a task id seen before is left as it is. Returns how many were new.
+    `traces` maps task ids to the trace context their records carried."""
     if not batch:
         return 0
-    rows = [_task_row(task) for task in {task.task_id: task for task in batch}.values()]
+    traces = traces or {}
+    rows = [
+        _task_row(task, traces.get(task.task_id))
+        for task in {task.task_id: task for task in batch}.values()
+    ]
     # executemany: SQLAlchemy compiles the one-row INSERT once and sends the rows as
     # multi-row VALUES pages of at most 1,000 rows (20,000 parameters, under PostgreSQL's
     # 32,767); a hand-built 500-row VALUES was compiled on every batch and cost more than the
@@ -309,14 +319,11 @@ async def append_log(session: AsyncSession, **entry: Any) -> None:
     await session.execute(sql.LOG_INSERT, sql.params("log", log_entry(**entry)))
 
 
-async def count_open_tasks(session: AsyncSession) -> dict[str, int]:
-    """Open tasks per status (for the backlog gauge)."""
-    open_statuses = [s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING)]
+async def count_open_tasks(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Open tasks per (pool, status) (for the backlog gauges); empty ones are absent."""
     result = await session.execute(
-        select(tasks.c.status, func.count())
-        .where(tasks.c.status.in_(open_statuses))
-        .group_by(tasks.c.status)
+        select(tasks.c.pool, tasks.c.status, func.count())
+        .where(tasks.c.status.in_(OPEN_TASK_STATUSES))
+        .group_by(tasks.c.pool, tasks.c.status)
     )
-    counts = dict.fromkeys(open_statuses, 0)
-    counts.update({status: n for status, n in result.all()})
-    return counts
+    return {(pool, status): n for pool, status, n in result.all()}

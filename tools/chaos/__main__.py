@@ -20,8 +20,9 @@ from tools.chaos.system import ChaosSystem, fresh_home, remove
 from tools.chaos.workload import Workload, auditors
 
 
-async def run(args: argparse.Namespace, system: ChaosSystem) -> tuple[FaultLog, list[Check]]:
-    workload = Workload.of(args.decisions, args.seed, args.poison_rate)
+async def run(
+    args: argparse.Namespace, system: ChaosSystem, workload: Workload
+) -> tuple[FaultLog, list[Check]]:
     want = expected(workload, args.sample_rate)
     stop = asyncio.Event()
     log = FaultLog()
@@ -94,7 +95,13 @@ async def _settle(system: ChaosSystem, want: Expected, *, deadline_s: float) -> 
     return False
 
 
-def report(log: FaultLog, checks: list[Check], system: ChaosSystem, elapsed: float) -> None:
+def report(
+    log: FaultLog, checks: list[Check], system: ChaosSystem, workload: Workload, elapsed: float
+) -> None:
+    print(
+        f"\nInput: {workload.produced} decisions and {workload.poisoned} malformed records; "
+        f"{workload.resends} sends failed during faults and were sent again"
+    )
     print("\nFaults injected")
     print(f"  {'fault':<28} {'count':>5}")
     for fault, count in sorted(log.injected.items()):
@@ -127,8 +134,9 @@ def main() -> None:
     checks: list[Check] = []
     try:
         system.start()
-        log, checks = asyncio.run(run(args, system))
-        report(log, checks, system, time.monotonic() - started)
+        workload = Workload.of(args.decisions, args.seed, args.poison_rate)
+        log, checks = asyncio.run(run(args, system, workload))
+        report(log, checks, system, workload, time.monotonic() - started)
     finally:
         system.stop()
         if checks and all(c.ok for c in checks):

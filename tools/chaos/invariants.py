@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from shared.ids import task_id
+from shared.kafka.dlq import H_REASON, header
 from shared.taxonomy import load_taxonomy
 from tools.chaos.system import ChaosSystem
 from tools.chaos.workload import Workload
@@ -147,12 +148,20 @@ async def check_all(system: ChaosSystem, workload: Workload, want: Expected) -> 
             ", ".join(f"{g}: {n}" for g, n in lag.items()),
         )
     )
+    sent = [
+        r.value
+        for r in await read_all(bootstrap, topics.decisions, timeout_s=120)
+        if r.value in workload.malformed
+    ]
     dead = await read_all(bootstrap, topics.name("moderation.decisions.dlq"), timeout_s=60)
+    reasons = [header(r, H_REASON) for r in dead]
     checks.append(
         Check(
-            "every malformed decision dead-lettered once",
-            len(dead) == workload.poisoned,
-            f"{workload.poisoned} sent, {len(dead)} on the dead-letter topic",
+            "every malformed decision dead-lettered once, with a reason",
+            sorted(r.value for r in dead) == sorted(sent) and all(reasons),
+            f"{len(sent)} malformed on the input topic ({workload.poisoned} produced, "
+            f"{len(set(sent))} kinds), {len(dead)} on the dead-letter topic, "
+            f"{sum(1 for r in reasons if r)} with a reason",
         )
     )
     return checks
