@@ -184,3 +184,22 @@ async def test_expected_failures_are_one_line_without_a_traceback(cli: Cli) -> N
     unknown = cli.run("ana-again", "verdict", "no-such-task", "--outcome", "correct")
     assert unknown.code == 1
     assert "audit refused" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+async def test_a_task_handed_back_goes_to_another_auditor(cli: Cli) -> None:
+    for auditor in ("cam", "dia"):
+        await cli.register(auditor, markets=["MX"], languages=["es"])
+        cli.profile(auditor, cli.token(auditor, Role.AUDITOR))
+    task = a_task(a_decision("rel-1", market="MX", language="es", moderator_id="mod-mx"))
+    await send_tasks(cli.system, [task])
+
+    assert cli.run("cam", "tasks", "next", "--json").json()["task_id"] == task.task_id
+    assert [t["task_id"] for t in cli.run("cam", "tasks", "mine", "--json").json()] == [
+        task.task_id
+    ]
+    released = cli.run("cam", "tasks", "release", task.task_id)
+    assert released.code == 0, released.stderr
+    assert f"Released {task.task_id}." in released.stdout
+    assert cli.run("cam", "tasks", "mine", "--json").json() == []
+    assert cli.run("cam", "tasks", "next", "--json").json() is None, "not offered to cam again"
+    assert cli.run("dia", "tasks", "next", "--json").json()["task_id"] == task.task_id
