@@ -50,6 +50,10 @@ def load() -> Config:
         raw = json.loads(path().read_text())
     except FileNotFoundError:
         return Config()
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read {path()}: {error}", "fix or remove the file") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("profiles", {}), dict):
+        raise ConfigError(f"{path()} is not a modqa profiles file", "fix or remove the file")
     profiles = {
         name: Profile(urls={**DEFAULT_URLS, **p.get("urls", {})}, token=p.get("token"))
         for name, p in raw.get("profiles", {}).items()
@@ -80,4 +84,9 @@ def save(config: Config) -> Path:
 
 
 class ConfigError(Exception):
-    """The profile lacks what the command needs (e.g. a token)."""
+    """The profile lacks what the command needs (e.g. a token), or the file is unreadable;
+    `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str | None = "run `modqa login`") -> None:
+        super().__init__(message)
+        self.hint = hint

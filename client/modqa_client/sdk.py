@@ -9,12 +9,13 @@ idempotency key; refusals raise ModqaError with the server's message.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
-from modqa_client import api
+from modqa_client import api, models
 from modqa_client.config import DEFAULT_URLS
 from modqa_client.transport import (
     Call,
@@ -52,11 +53,12 @@ class ModqaClient:
         urls: ServiceUrls | None = None,
         timeout_s: float = 15.0,
         retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.urls = urls or ServiceUrls()
         self.retry = retry or RetryPolicy()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(headers=headers, timeout=timeout_s)
+        self._http = httpx.Client(headers=headers, timeout=timeout_s, transport=transport)
 
     def call(self, call: Call[T]) -> T:
         """Perform any call of `modqa_client.api`."""
@@ -72,10 +74,26 @@ class ModqaClient:
         self.close()
 
     def ingest_decisions(self, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+        """Send up to 1,000 decisions; the answer lists the refused ones."""
         return dict(self.call(api.ingest_decisions(decisions)))
 
     def quality(self, **params: Any) -> dict[str, Any]:
+        """Accuracy and error rates per group, with intervals."""
         return dict(self.call(api.quality(**params)))
+
+    def claim_task(self) -> models.Task | None:
+        """Lease the next task for the caller (None when there is none now)."""
+        return self.call(api.claim_task())
+
+    def submit_verdict(
+        self, task_id: str, verdict: dict[str, Any], key: str | None = None
+    ) -> models.Verdict:
+        """Record a verdict once; pass the same `key` to retry it safely later."""
+        return self.call(api.submit_verdict(task_id, verdict, key or str(uuid.uuid4())))
+
+    def release_task(self, task_id: str) -> None:
+        """Hand a leased task back to the pool."""
+        self.call(api.release_task(task_id))
 
 
 class AsyncModqaClient:
@@ -87,11 +105,12 @@ class AsyncModqaClient:
         urls: ServiceUrls | None = None,
         timeout_s: float = 15.0,
         retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.urls = urls or ServiceUrls()
         self.retry = retry or RetryPolicy()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s)
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
 
     async def call(self, call: Call[T]) -> T:
         """Perform any call of `modqa_client.api`."""
@@ -105,3 +124,21 @@ class AsyncModqaClient:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+    async def ingest_decisions(self, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+        """Send up to 1,000 decisions; the answer lists the refused ones."""
+        return dict(await self.call(api.ingest_decisions(decisions)))
+
+    async def claim_task(self) -> models.Task | None:
+        """Lease the next task for the caller (None when there is none now)."""
+        return await self.call(api.claim_task())
+
+    async def submit_verdict(
+        self, task_id: str, verdict: dict[str, Any], key: str | None = None
+    ) -> models.Verdict:
+        """Record a verdict once; pass the same `key` to retry it safely later."""
+        return await self.call(api.submit_verdict(task_id, verdict, key or str(uuid.uuid4())))
+
+    async def release_task(self, task_id: str) -> None:
+        """Hand a leased task back to the pool."""
+        await self.call(api.release_task(task_id))

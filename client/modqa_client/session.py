@@ -12,9 +12,14 @@ def use_profile(name: str | None) -> None:
     _state["profile"] = name
 
 
+def profile_name() -> str:
+    """The profile this command uses (`--profile`, else the current one)."""
+    return _state["profile"] or config.load().current
+
+
 def client(*, token_required: bool = True) -> ModqaClient:
     """A client for the active profile (`--profile`, else the current one)."""
     profile = config.load().profile(_state["profile"])
     if token_required and not profile.token:
-        raise config.ConfigError("no token in this profile")
+        raise config.ConfigError(f"no token in profile '{profile_name()}'")
     return ModqaClient(profile.token, ServiceUrls(**profile.urls))

@@ -41,6 +41,8 @@ class Call(Generic[T]):
     parse: Callable[[httpx.Response], T]
     params: dict[str, Any] | None = None
     json: Any = None
+    content: bytes | None = None
+    """A raw body (e.g. a YAML document) sent instead of `json`, with its Content-Type header."""
     write: bool = False
     idempotency_key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -74,17 +76,40 @@ def raise_for(response: httpx.Response, service: str) -> None:
         return
     try:
         body = response.json()
-        detail = body.get("detail", body) if isinstance(body, dict) else body
     except ValueError:
-        detail = response.text or response.reason_phrase
+        body = None
+    detail = message_of(body) if body is not None else ""
+    if not detail:
+        detail = response.text.strip()[:500] or response.reason_phrase
+    error = ServiceUnavailable if response.status_code in RETRY_STATUSES else ModqaError
+    raise error(response.status_code, detail, service=service)
+
+
+def message_of(body: Any) -> str:
+    """The server's words from an error body, in every shape the services answer with:
+    `{"detail": "..."}`, FastAPI's field errors, `{"detail": {"message", "problems"}}` (rules)
+    and `{"detail": "...", "errors": [{"field", "message"}]}` (sampling plans)."""
+    if not isinstance(body, dict):
+        return str(body)
+    detail = body.get("detail", "")
+    parts: list[str] = []
     if isinstance(detail, list):  # FastAPI validation errors
-        detail = "; ".join(
+        parts += [
             f"{'.'.join(str(p) for p in item.get('loc', [])[1:])}: {item.get('msg')}"
             for item in detail
             if isinstance(item, dict)
-        ) or str(detail)
-    error = ServiceUnavailable if response.status_code in RETRY_STATUSES else ModqaError
-    raise error(response.status_code, str(detail), service=service)
+        ]
+    elif isinstance(detail, dict):
+        parts.append(str(detail.get("message", "")))
+        parts += [str(problem) for problem in detail.get("problems", [])]
+    elif detail:
+        parts.append(str(detail))
+    said = " ".join(parts)
+    for item in body.get("errors", []):
+        text = f"{item.get('field')}: {item.get('message')}" if isinstance(item, dict) else ""
+        if text and text not in said:  # the sampler's detail may already list them
+            parts.append(text)
+    return "; ".join(part for part in parts if part) or str(body)
 
 
 @dataclass(frozen=True)
@@ -118,7 +143,14 @@ class Attempts(Generic[T]):
             return Retry(self.policy.delay(self.attempt))
         if response.status_code not in self.call.answers:
             raise_for(response, self.call.service)
-        return self.call.parse(response)
+        try:
+            return self.call.parse(response)
+        except ValueError as error:  # not JSON, or not the expected shape
+            raise ModqaError(
+                response.status_code,
+                f"unexpected answer from {self.url}: {str(error).splitlines()[0]}",
+                service=self.call.service,
+            ) from error
 
 
 def run_sync(client: httpx.Client, base: str, call: Call[T], policy: RetryPolicy) -> T:
@@ -131,6 +163,7 @@ def run_sync(client: httpx.Client, base: str, call: Call[T], policy: RetryPolicy
                 attempts.url,
                 params=call.params,
                 json=call.json,
+                content=call.content,
                 headers=attempts.headers,
             )
             outcome = attempts.settle(response)
@@ -151,6 +184,7 @@ async def run_async(client: httpx.AsyncClient, base: str, call: Call[T], policy:
                 attempts.url,
                 params=call.params,
                 json=call.json,
+                content=call.content,
                 headers=attempts.headers,
             )
             outcome = attempts.settle(response)

@@ -15,8 +15,9 @@ from tests.support.system import RunningSystem, running_system
 
 @pytest.fixture(scope="module")
 async def system(
-    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningSystem]:
+    """A module sets `SYSTEM_ENV = {...}` to add or override settings of its system."""
     database = f"e2e_{uuid.uuid4().hex[:10]}"
     await _recreate_database(infra, database, template=TEMPLATE_DB)
     topics = Topics(prefix=f"e{uuid.uuid4().hex[:10]}.")
@@ -30,6 +31,7 @@ async def system(
         "MODQA_CONSUMER_POLL_MS": "50",
         "MODQA_OUTBOX_POLL_MS": "20",
         "MODQA_METRICS_REFRESH_SECONDS": "0.5",
+        **getattr(request.module, "SYSTEM_ENV", {}),
     }
     with running_system(env, topics, tmp_path_factory.mktemp("logs")) as running:
         yield running

@@ -9,13 +9,22 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from modqa_client import config, session
-from modqa_client.output import console, table
+from modqa_client.output import console
+
+API_KEY_PREFIX = "mqk_"
 
 
 def claims_of(token: str) -> dict[str, Any]:
-    """The (unverified) claims of a bearer token, to show who it is for; the services verify."""
+    """The (unverified) claims of a bearer token, to show who it is for; the services verify.
+    An API key (`mqk_<id>_<secret>`) carries none: the services keep its subject and roles."""
+    if token.startswith(API_KEY_PREFIX):
+        key_id = token[len(API_KEY_PREFIX) :].split("_", 1)[0]
+        if not key_id or "_" not in token[len(API_KEY_PREFIX) :]:
+            raise typer.BadParameter("this is not a modqa API key (expected mqk_<id>_<secret>)")
+        return {"sub": f"API key {key_id}", "api_key": True}
     try:
         payload = token.split(".")[1]
         data: dict[str, Any] = json.loads(
@@ -24,7 +33,8 @@ def claims_of(token: str) -> dict[str, Any]:
         return data
     except (IndexError, ValueError) as error:
         raise typer.BadParameter(
-            "this is not a modqa token (expected three dot-separated parts)"
+            "this is not a modqa token (a signed token has three dot-separated parts; an API "
+            "key starts with mqk_)"
         ) from error
 
 
@@ -55,7 +65,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         secret = token or typer.prompt("Token", hide_input=True)
         claims = claims_of(secret.strip())
         settings = config.load()
-        name = profile or settings.current
+        name = profile or session.profile_name()
         chosen = settings.profile(name)
         chosen.token = secret.strip()
         for service, url in (
@@ -68,6 +78,12 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
                 chosen.urls[service] = url.rstrip("/")
         settings.current = name
         path = config.save(settings)
+        if claims.get("api_key"):
+            console.print(
+                f"Logged in with {claims['sub']} on profile [bold]{name}[/] (the services know its "
+                f"roles and expiry), saved to {path} (mode 600)."
+            )
+            return
         expires = dt.datetime.fromtimestamp(claims.get("exp", 0), dt.UTC)
         console.print(
             f"Logged in as [bold]{claims.get('sub')}[/] ({', '.join(claims.get('roles', []))}) "
@@ -76,23 +92,19 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         )
 
     @profiles.command("show")
+    @friendly
     def show() -> None:
         """List the profiles and their addresses."""
         settings = config.load()
-        rows = []
         for name, p in settings.profiles.items():
             who = claims_of(p.token).get("sub") if p.token else "(no token)"
-            rows.append(
-                [
-                    "*" if name == settings.current else "",
-                    name,
-                    who,
-                    *(p.urls[s] for s in config.DEFAULT_URLS),
-                ]
-            )
-        table(None, ["", "profile", "user", *config.DEFAULT_URLS], rows)
+            mark = "*" if name == settings.current else " "
+            console.print(f"{mark} [bold]{escape(name)}[/]: {escape(str(who))}")
+            for service in config.DEFAULT_URLS:
+                console.print(f"    {service:<10} {p.urls[service]}", highlight=False)
 
     @profiles.command("use")
+    @friendly
     def use(name: str) -> None:
         """Make a profile the current one."""
         settings = config.load()
