@@ -117,8 +117,8 @@ class KafkaBroker:
                     "kafka.tools.StorageTool",
                     "format",
                     "--standalone",
-                    "-t",
-                    _cluster_id(),
+                    # one argument: an id that starts with "-" would read as an option
+                    f"--cluster-id={_cluster_id()}",
                     "-c",
                     str(config),
                 ],
