@@ -33,6 +33,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 """Answers every authenticated route can give, documented once for all of them."""
 
+REFUSAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"model": ErrorOut, "description": "a malformed body, document or cursor"},
+    404: {"model": ErrorOut, "description": "no such resource, or none the caller may see"},
+    409: {"model": ErrorOut, "description": "the resource's state does not allow this now"},
+}
+"""The common answers plus the refusals of services whose handlers look resources up and
+check their state (documented so that clients, and the schema checks, expect them)."""
+
 TEXT_FORMATS: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
@@ -80,6 +89,11 @@ IsoDatetime = Annotated[
 """An ISO 8601 timestamp (not a bare number)."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+"""The largest values PostgreSQL's integer and bigint hold: a number a request sends to a
+query must be bounded by the column's type (422), or the driver fails the request (500)."""
 
 
 def ops_router(
