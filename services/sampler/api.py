@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import yaml
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.sampler import handlers, repository
@@ -43,6 +43,7 @@ from services.sampler.schemas import (
 )
 from services.sampler.views import dry_run_report, plan_view, revision_view, version_view
 from shared.events import Label
+from shared.http import INT4_MAX
 
 router = APIRouter(prefix="/v1")
 
@@ -258,7 +259,10 @@ async def put_plan(
 
 @router.get("/sampling-plans/{plan_id}/versions/{version}", response_model=PlanVersionView)
 async def show_version(
-    plan_id: Label, version: int, _: PlanReader, sessions: Sessions
+    plan_id: Label,
+    version: Annotated[int, Path(ge=1, le=INT4_MAX)],
+    _: PlanReader,
+    sessions: Sessions,
 ) -> PlanVersionView:
     """One stored version of a plan."""
     async with sessions() as session:
