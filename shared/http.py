@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -147,24 +148,32 @@ class BodySizeLimit:
             await _too_large(self.max_bytes, send)
             return
         seen = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # Answer 413 as soon as the body passes the limit, then tell the app the client
+            # left: an exception here would be turned into a 400 by FastAPI's body parsing.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    refused = True
+                    await _too_large(self.max_bytes, send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await _too_large(self.max_bytes, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, send_unless_refused)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def _too_large(limit: int, send: Send) -> None:
@@ -177,6 +186,38 @@ async def _too_large(limit: int, send: Send) -> None:
 
 async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class RefuseNulCharacters:
+    """Refuses a path or query parameter holding a NUL character with 422: PostgreSQL text
+    cannot hold one, so it would otherwise fail the query (500) wherever the value reaches SQL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = _nul_in(scope)
+            if where is not None:
+                response = JSONResponse(
+                    {"detail": f"{where}: NUL characters are not allowed"}, status_code=422
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """The name of the first part of the URL that holds a NUL character, if any."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw: bytes = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
 
 
 class RequestMetrics:
@@ -210,6 +251,7 @@ class RequestMetrics:
 
 
 def instrument(app: FastAPI, service: str) -> None:
-    """Add the request metrics and the body-size limit to an app."""
+    """Add the request metrics, the body-size limit and the NUL refusal to an app."""
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RefuseNulCharacters)
     app.add_middleware(RequestMetrics, service=service)
