@@ -12,7 +12,7 @@ Parameters are named `<prefix>_<column>`; `params(prefix, values)` names a row's
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,7 +36,7 @@ from services.audit.domain.verdicts import CLAIMABLE
 from services.audit.tables import audit_log, auditors, leases, outbox, scorecards, tasks, verdicts
 
 Params = dict[str, Any]
-AnySelect = Select[Unpack[tuple[Any, ...]]]
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def params(prefix: str, values: Mapping[str, Any]) -> Params:
