@@ -189,22 +189,66 @@ async def _empty_receive() -> Message:
 
 
 class RefuseNulCharacters:
-    """Refuses a path or query parameter holding a NUL character with 422: PostgreSQL text
-    cannot hold one, so it would otherwise fail the query (500) wherever the value reaches SQL."""
+    """Refuses a NUL character in the path, a query parameter or a JSON body with 422:
+    PostgreSQL text cannot hold one, so it would otherwise fail the query (500) wherever the
+    value reaches SQL. Runs inside the body-size limit, so the body it reads is bounded."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            where = _nul_in(scope)
-            if where is not None:
-                response = JSONResponse(
-                    {"detail": f"{where}: NUL characters are not allowed"}, status_code=422
-                )
-                await response(scope, receive, send)
-                return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = _nul_in(scope)
+        if where is None and _is_json(scope):
+            body, ended = await _read_body(receive)
+            if ended is not None:
+                return  # the client left, or the size limit has answered already
+            where = "body" if _JSON_NUL.search(body) else None
+            receive = _replay(body, receive)
+        if where is not None:
+            response = JSONResponse(
+                {"detail": f"{where}: NUL characters are not allowed"}, status_code=422
+            )
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""`\\u0000` in JSON text, unless its backslash is itself escaped (`\\\\u0000` is text)."""
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return b"json" in content_type.lower()
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
+    """The whole body, or the message that ended the request before it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then waits as the server does."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 def _nul_in(scope: Scope) -> str | None:
@@ -252,6 +296,6 @@ class RequestMetrics:
 
 def instrument(app: FastAPI, service: str) -> None:
     """Add the request metrics, the body-size limit and the NUL refusal to an app."""
-    app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, service=service)

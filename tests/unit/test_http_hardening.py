@@ -58,3 +58,22 @@ async def test_a_chunked_body_over_the_limit_gets_413_not_the_parsers_400() -> N
     assert "content-length" not in chunked.request.headers
     assert chunked.status_code == 413 and "64 bytes" in chunked.json()["detail"]
     assert small.json() == {"fields": 1}
+
+
+async def test_a_nul_in_a_json_body_is_refused_and_other_bodies_reach_the_route_whole() -> None:
+    app = FastAPI()
+
+    @app.post("/things")
+    async def things(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(BodySizeLimit, max_bytes=1024)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        nul = await http.post("/things", json={"name": "a\x00b"})
+        escaped = await http.post("/things", json={"name": "a\\u0000b"})
+        too_big = await http.post("/things", json={"name": "x" * 2000})
+    assert (nul.status_code, nul.json()["detail"]) == (422, "body: NUL characters are not allowed")
+    assert escaped.status_code == 200 and escaped.json() == {"name": "a\\u0000b"}
+    assert too_big.status_code == 413
