@@ -43,7 +43,7 @@ from services.sampler.schemas import (
 )
 from services.sampler.views import dry_run_report, plan_view, revision_view, version_view
 from shared.events import Label
-from shared.http import INT4_MAX
+from shared.http import INT4_MAX, ErrorOut
 
 router = APIRouter(prefix="/v1")
 
@@ -65,7 +65,12 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/decisions",
     response_model=IngestResult,
-    responses={422: {"model": IngestResult, "description": "some decisions were refused"}},
+    responses={
+        422: {
+            "model": IngestResult | ErrorOut,
+            "description": "some decisions were refused, or the body is not a batch",
+        }
+    },
 )
 async def post_decisions(
     batch: DecisionBatch, _: SystemCaller, producer: IngestProducer, topics: DeployedTopics
