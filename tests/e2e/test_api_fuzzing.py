@@ -25,7 +25,7 @@ from shared.auth import Role
 from tests.support.access_table import ACCESS
 from tests.support.system import RunningSystem
 
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = 6
 CALLER = "fuzz-caller"
 CHECKS = [
     not_a_server_error,
