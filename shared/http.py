@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -32,6 +33,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "invalid input; the message names the field"},
 }
 """Answers every authenticated route can give, documented once for all of them."""
+
+REFUSAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"model": ErrorOut, "description": "a malformed body, document or cursor"},
+    404: {"model": ErrorOut, "description": "no such resource, or none the caller may see"},
+    409: {"model": ErrorOut, "description": "the resource's state does not allow this now"},
+}
+"""The common answers plus the refusals of services whose handlers look resources up and
+check their state (documented so that clients, and the schema checks, expect them)."""
 
 TEXT_FORMATS: dict[int | str, dict[str, Any]] = {
     200: {
@@ -80,6 +90,11 @@ IsoDatetime = Annotated[
 """An ISO 8601 timestamp (not a bare number)."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+"""The largest values PostgreSQL's integer and bigint hold: a number a request sends to a
+query must be bounded by the column's type (422), or the driver fails the request (500)."""
 
 
 def ops_router(
@@ -133,24 +148,32 @@ class BodySizeLimit:
             await _too_large(self.max_bytes, send)
             return
         seen = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # Answer 413 as soon as the body passes the limit, then tell the app the client
+            # left: an exception here would be turned into a 400 by FastAPI's body parsing.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    refused = True
+                    await _too_large(self.max_bytes, send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await _too_large(self.max_bytes, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, send_unless_refused)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def _too_large(limit: int, send: Send) -> None:
@@ -163,6 +186,82 @@ async def _too_large(limit: int, send: Send) -> None:
 
 async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class RefuseNulCharacters:
+    """Refuses a NUL character in the path, a query parameter or a JSON body with 422:
+    PostgreSQL text cannot hold one, so it would otherwise fail the query (500) wherever the
+    value reaches SQL. Runs inside the body-size limit, so the body it reads is bounded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = _nul_in(scope)
+        if where is None and _is_json(scope):
+            body, ended = await _read_body(receive)
+            if ended is not None:
+                return  # the client left, or the size limit has answered already
+            where = "body" if _JSON_NUL.search(body) else None
+            receive = _replay(body, receive)
+        if where is not None:
+            response = JSONResponse(
+                {"detail": f"{where}: NUL characters are not allowed"}, status_code=422
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""`\\u0000` in JSON text, unless its backslash is itself escaped (`\\\\u0000` is text)."""
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return b"json" in content_type.lower()
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
+    """The whole body, or the message that ended the request before it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then waits as the server does."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """The name of the first part of the URL that holds a NUL character, if any."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw: bytes = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
 
 
 class RequestMetrics:
@@ -196,6 +295,7 @@ class RequestMetrics:
 
 
 def instrument(app: FastAPI, service: str) -> None:
-    """Add the request metrics and the body-size limit to an app."""
+    """Add the request metrics, the body-size limit and the NUL refusal to an app."""
+    app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, service=service)

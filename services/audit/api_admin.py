@@ -33,6 +33,7 @@ from services.audit.schemas import (
     StatsOut,
 )
 from shared.events import Identifier
+from shared.http import INT4_MAX
 from shared.taxonomy import Policy
 
 router = APIRouter(prefix="/v1")
@@ -136,7 +137,7 @@ async def get_scorecard(
     scorecard_id: str,
     caller: AuditorOrStaff,
     sessions: Sessions,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> ScorecardOut:
     """A scorecard version (the newest by default)."""
     found = await queries.scorecard(sessions=sessions, scorecard_id=scorecard_id, version=version)

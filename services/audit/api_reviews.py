@@ -38,6 +38,7 @@ from services.audit.schemas import (
 )
 from shared.auth import Role
 from shared.events import DisputeStatus, Outcome, VerdictPurpose
+from shared.http import INT8_MAX
 
 router = APIRouter(prefix="/v1")
 
@@ -221,7 +222,7 @@ async def audit_log(
     subject_id: str | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    after_id: Annotated[int | None, Query(ge=0)] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=INT8_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LogPage:
     """The append-only record of every state change, oldest first, a page at a time."""

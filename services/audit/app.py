@@ -22,7 +22,7 @@ from services.audit.tables import outbox
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import Task
-from shared.http import instrument, ops_router
+from shared.http import REFUSAL_RESPONSES, instrument, ops_router
 from shared.service import ServiceKit
 from shared.settings import Settings
 from shared.taxonomy import load_taxonomy
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.clock = clock
     app.state.catalog = Catalog()
     for router in (api.router, api_admin.router, api_reviews.router):
-        app.include_router(router)
+        app.include_router(router, responses=REFUSAL_RESPONSES)
     app.include_router(ops_router(lambda: app.state.kit.readiness()))
     for kind, code in REFUSALS.items():
         app.add_exception_handler(kind, _refusal_handler(code))

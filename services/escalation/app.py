@@ -14,7 +14,7 @@ from services.escalation.metrics import export_zeros, observe_published
 from services.escalation.tables import outbox
 from shared.clock import Clock, SystemClock
 from shared.db.outbox import OutboxMessage
-from shared.http import instrument, ops_router
+from shared.http import REFUSAL_RESPONSES, instrument, ops_router
 from shared.service import ServiceKit
 from shared.settings import Settings
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="modqa escalation", version="0.2.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
-    app.include_router(router)
+    app.include_router(router, responses=REFUSAL_RESPONSES)
     app.include_router(ops_router(lambda: app.state.kit.readiness()))
     instrument(app, SERVICE)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import yaml
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.sampler import handlers, repository
@@ -43,6 +43,7 @@ from services.sampler.schemas import (
 )
 from services.sampler.views import dry_run_report, plan_view, revision_view, version_view
 from shared.events import Label
+from shared.http import INT4_MAX, ErrorOut
 
 router = APIRouter(prefix="/v1")
 
@@ -64,7 +65,12 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/decisions",
     response_model=IngestResult,
-    responses={422: {"model": IngestResult, "description": "some decisions were refused"}},
+    responses={
+        422: {
+            "model": IngestResult | ErrorOut,
+            "description": "some decisions were refused, or the body is not a batch",
+        }
+    },
 )
 async def post_decisions(
     batch: DecisionBatch, _: SystemCaller, producer: IngestProducer, topics: DeployedTopics
@@ -258,7 +264,10 @@ async def put_plan(
 
 @router.get("/sampling-plans/{plan_id}/versions/{version}", response_model=PlanVersionView)
 async def show_version(
-    plan_id: Label, version: int, _: PlanReader, sessions: Sessions
+    plan_id: Label,
+    version: Annotated[int, Path(ge=1, le=INT4_MAX)],
+    _: PlanReader,
+    sessions: Sessions,
 ) -> PlanVersionView:
     """One stored version of a plan."""
     async with sessions() as session:

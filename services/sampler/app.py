@@ -26,7 +26,7 @@ from shared.background import pause
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import TargetingRule
-from shared.http import instrument, ops_router
+from shared.http import REFUSAL_RESPONSES, instrument, ops_router
 from shared.kafka.consumer import ConsumerRuntime, Decode, build_consumer
 from shared.kafka.producer import build_producer
 from shared.service import ServiceKit
@@ -215,7 +215,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.clock = clock
     app.state.topics = topics
     app.state.readiness = {}
-    app.include_router(router)
+    app.include_router(router, responses=REFUSAL_RESPONSES)
     app.include_router(ops_router(lambda: app.state.readiness))
     instrument(app, SERVICE)
     return app

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from shared.events import Label
+from shared.http import INT4_MAX
 
 MAX_BATCH = 1000
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -90,7 +91,7 @@ class PlanView(BaseModel):
 
 class ApplyRequest(BaseModel):
     plan_id: Label
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT4_MAX)
 
 
 class StratumForecastView(BaseModel):

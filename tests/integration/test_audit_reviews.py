@@ -128,12 +128,19 @@ async def test_calibration_hides_reviews_until_an_agreeing_round_closes_itself(
         assert response.status_code == 200, response.text
         return [v["auditor_id"] for v in response.json()]
 
+    recorded = {}
     for name in ("a1", "a2"):
         claimed = await audit.claim(name)
         assert claimed is not None and claimed["required_reviews"] == 3
-        assert (await audit.verdict(name, task.task_id, miss)).status_code == 200
+        response = await audit.verdict(name, task.task_id, miss)
+        assert response.status_code == 200
+        recorded[name] = response.json()["verdict_id"]
     assert await visible_to("a1") == ["a1"]
     assert await visible_to("a2") == ["a2"]
+    as_a1 = audit.as_("a1", Role.AUDITOR)
+    for other_way in (f"/v1/verdicts/{recorded['a2']}", f"/v1/verdicts?task_id={task.task_id}"):
+        refused = await audit.http.get(other_way, headers=as_a1)
+        assert refused.status_code == 403, f"{other_way}: {refused.text}"
     outsider = await audit.http.get(
         f"/v1/tasks/{task.task_id}/verdicts", headers=audit.as_("a3", Role.AUDITOR)
     )

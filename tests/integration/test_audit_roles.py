@@ -7,50 +7,20 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import func, select
 
+from services.audit import handlers
 from services.audit.app import create_app
+from services.audit.tables import verdicts
 from shared.auth import Role
 from shared.clock import ManualClock
 from shared.settings import Settings
+from tests.support.access_table import AUDIT
 from tests.support.audit import Audit, running_audit
-from tests.support.builders import NOW
+from tests.support.builders import NOW, a_task
 
-A, L, S, P, SY = Role.AUDITOR, Role.LEAD, Role.SME, Role.POLICY, Role.SYSTEM
-
-WHO_MAY: dict[tuple[str, str], set[Role]] = {
-    ("POST", "/v1/tasks/claim"): {A},
-    ("GET", "/v1/tasks/mine"): {A},
-    ("GET", "/v1/tasks"): {L, S},
-    ("GET", "/v1/tasks/{task_id}"): {A, L, S},
-    ("POST", "/v1/tasks/{task_id}/lease/extend"): {A},
-    ("POST", "/v1/tasks/{task_id}/release"): {A},
-    ("POST", "/v1/tasks/{task_id}/verdict"): {A},
-    ("GET", "/v1/tasks/{task_id}/verdicts"): {A, L, S},
-    ("POST", "/v1/tasks/{task_id}/adjudication"): {S},
-    ("PATCH", "/v1/tasks/{task_id}"): {L},
-    ("POST", "/v1/tasks/{task_id}/cancel"): {L},
-    ("PUT", "/v1/auditors/{auditor_id}"): {L},
-    ("GET", "/v1/auditors"): {L, S},
-    ("GET", "/v1/auditors/{auditor_id}"): {L, S},
-    ("GET", "/v1/auditors/{auditor_id}/stats"): {L, S},
-    ("GET", "/v1/me"): {A},
-    ("GET", "/v1/me/stats"): {A},
-    ("GET", "/v1/policies"): set(Role),
-    ("PUT", "/v1/policies/{policy_id}"): {P, L},
-    ("GET", "/v1/scorecards"): {A, L, S},
-    ("GET", "/v1/scorecards/{scorecard_id}"): {A, L, S},
-    ("PUT", "/v1/scorecards/{scorecard_id}"): {L},
-    ("POST", "/v1/gold"): {L},
-    ("GET", "/v1/gold"): {L},
-    ("GET", "/v1/verdicts"): {L, S},
-    ("GET", "/v1/verdicts/export.csv"): {L},
-    ("GET", "/v1/verdicts/{verdict_id}"): {SY, L, S},
-    ("POST", "/v1/verdicts/{verdict_id}/disputes"): {SY, L},
-    ("GET", "/v1/disputes"): {SY, L, S},
-    ("GET", "/v1/disputes/{dispute_id}"): {SY, L, S},
-    ("POST", "/v1/disputes/{dispute_id}/arbitration"): {S},
-    ("GET", "/v1/audit-log"): {L},
-}
+WHO_MAY = AUDIT
+"""The audit rows of the access table (tests/support/access_table.py)."""
 OPEN = {"/healthz", "/readyz", "/metrics"}
 """The only routes without a role check."""
 
@@ -95,3 +65,35 @@ async def test_each_role_is_refused_where_it_does_not_belong(audit: Audit) -> No
             if role not in allowed and not refused:
                 wrong.append(f"{method} {template} admitted {role}: {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_an_auditor_can_neither_read_nor_touch_a_task_leased_to_someone_else(
+    audit: Audit,
+) -> None:
+    task = a_task()
+    await handlers.store_tasks(sessions=audit.sessions, batch=[task])
+    for name in ("a1", "a2"):
+        await audit.register(name)
+    claimed = await audit.claim("a1")
+    assert claimed is not None and claimed["task_id"] == task.task_id
+    other = audit.as_("a2", Role.AUDITOR)
+    base = f"/v1/tasks/{task.task_id}"
+
+    read = await audit.http.get(base, headers=other)
+    assert read.status_code == 404, read.text
+    assert "a1" not in read.text and task.decision.content_ref not in read.text
+    verdicts_read = await audit.http.get(f"{base}/verdicts", headers=other)
+    assert verdicts_read.status_code == 404, verdicts_read.text
+    for action in ("lease/extend", "release"):
+        refused = await audit.http.post(f"{base}/{action}", headers=other)
+        assert refused.status_code == 409, refused.text
+        assert "not leased to you" in refused.json()["detail"]
+    submitted = await audit.verdict("a2", task.task_id, {"outcome": "correct"})
+    assert submitted.status_code == 409, submitted.text
+    assert "not leased to you" in submitted.json()["detail"]
+
+    mine = await audit.http.get("/v1/tasks/mine", headers=audit.as_("a1", Role.AUDITOR))
+    assert [t["task_id"] for t in mine.json()] == [task.task_id], "a1 still holds the lease"
+    async with audit.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(verdicts)) == 0
+    assert (await audit.verdict("a1", task.task_id, {"outcome": "correct"})).status_code == 200

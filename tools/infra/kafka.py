@@ -122,8 +122,8 @@ class KafkaBroker:
                     # its partitions answered NOT_ENOUGH_REPLICAS for good (seen in make chaos)
                     "--feature",
                     "eligible.leader.replicas.version=0",
-                    "-t",
-                    _cluster_id(),
+                    # one argument: an id that starts with "-" would read as an option
+                    f"--cluster-id={_cluster_id()}",
                     "-c",
                     str(config),
                 ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from services.escalation import rule_handlers
 from services.escalation.deps import Now, RuleEditor, RuleReader, Sessions
@@ -17,8 +17,11 @@ from services.escalation.schemas import (
     RuleSetOut,
     RuleSetSummary,
 )
+from shared.http import INT4_MAX
 
 router = APIRouter(tags=["rules"])
+
+RuleVersion = Annotated[int, Path(ge=0, le=INT4_MAX, description="0: the built-in set")]
 
 MAX_RULES_BYTES = 256 * 1024
 _RULES_BODY: dict[str, Any] = {
@@ -126,7 +129,7 @@ async def show_active_rules(_: RuleReader, sessions: Sessions) -> RuleSetOut:
 
 
 @router.get("/rules/{version}", response_model=RuleSetOut)
-async def show_rules(version: int, _: RuleReader, sessions: Sessions) -> RuleSetOut:
+async def show_rules(version: RuleVersion, _: RuleReader, sessions: Sessions) -> RuleSetOut:
     """One version: its source as uploaded and its normalised document."""
     try:
         stored, in_force = await rule_handlers.get_rule_set(sessions=sessions, version=version)
@@ -137,7 +140,7 @@ async def show_rules(version: int, _: RuleReader, sessions: Sessions) -> RuleSet
 
 @router.post("/rules/{version}/apply", response_model=RuleSetOut)
 async def apply_rules(
-    version: int, editor: RuleEditor, sessions: Sessions, clock: Now
+    version: RuleVersion, editor: RuleEditor, sessions: Sessions, clock: Now
 ) -> RuleSetOut:
     """Put a version in force (0: back to the built-in rules); the next batch uses it."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from services.escalation import webhook_handlers
 from services.escalation.deps import Now, Sessions, WebhookAdmin
@@ -20,8 +20,11 @@ from services.escalation.schemas import (
     SubscriptionOut,
     SubscriptionPatch,
 )
+from shared.http import INT8_MAX
 
 router = APIRouter(tags=["webhooks"])
+
+DeliveryId = Annotated[int, Path(ge=1, le=INT8_MAX)]
 
 
 def _out(subscription: Subscription) -> SubscriptionOut:
@@ -44,7 +47,9 @@ async def list_deliveries(
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     subscription_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the last page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=INT8_MAX, description="next_cursor of the last page")
+    ] = None,
 ) -> DeliveryPage:
     """Deliveries newest first; `status=parked` lists those waiting for a manual replay."""
     rows = await webhook_handlers.list_deliveries(
@@ -63,7 +68,9 @@ async def list_deliveries(
 
 
 @router.get("/webhooks/deliveries/{delivery_id}", response_model=DeliveryDetailOut)
-async def show_delivery(delivery_id: int, _: WebhookAdmin, sessions: Sessions) -> DeliveryDetailOut:
+async def show_delivery(
+    delivery_id: DeliveryId, _: WebhookAdmin, sessions: Sessions
+) -> DeliveryDetailOut:
     """One delivery with every attempt (time, status code, error, duration)."""
     try:
         delivery, attempts = await webhook_handlers.delivery_detail(
@@ -79,7 +86,7 @@ async def show_delivery(delivery_id: int, _: WebhookAdmin, sessions: Sessions) -
 
 @router.post("/webhooks/deliveries/{delivery_id}/replay", response_model=DeliveryOut)
 async def replay_delivery(
-    delivery_id: int, _: WebhookAdmin, sessions: Sessions, clock: Now
+    delivery_id: DeliveryId, _: WebhookAdmin, sessions: Sessions, clock: Now
 ) -> DeliveryOut:
     """Send a parked (or delivered) delivery again, with a fresh count of attempts."""
     try:
