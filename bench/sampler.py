@@ -32,6 +32,9 @@ from aiokafka.structs import TopicPartition
 
 from shared.settings import Settings
 
+BENCH_AUTH_SECRET = "modqa-bench-secret-not-for-any-deployment"
+"""Outside development the settings refuse the built-in secret; nothing here checks tokens."""
+
 PLAN: dict[str, Any] = {
     "description": "benchmark plan: every strategy on the hot path",
     "salt": "bench",
@@ -226,6 +229,7 @@ def measure_main(args: argparse.Namespace) -> None:
         kafka_bootstrap=args.bootstrap,
         database_url=args.database_url,
         environment="test",
+        auth_secret=BENCH_AUTH_SECRET,
         sampler_batch_max=args.batch,
     )
     if args.mode == "raw":
