@@ -64,6 +64,8 @@ class RunResult:
     task_ids: int
     phases: dict[str, float]
     """Seconds spent decoding, sampling (process), and from process to commit."""
+    cpu_seconds: float
+    """CPU time of this process over the same span."""
 
 
 class SamplerRun:
@@ -127,6 +129,7 @@ class SamplerRun:
             begin = time.perf_counter()
             if not started:
                 started.append(begin)
+                started.append(time.process_time())
             outputs = await process(items)
             counts["batch"] += len(items)
             counts["batch_tasks"] += sum(1 for o in outputs if o.topic == self.topics.tasks)
@@ -184,6 +187,7 @@ class SamplerRun:
         try:
             await finished.wait()
             ended = time.perf_counter()
+            cpu = time.process_time() - started[1]
         finally:
             runtime.stop()
             stopping.set()
@@ -199,4 +203,5 @@ class SamplerRun:
             moderators=core.size(),
             task_ids=core.remembered(),
             phases=phases,
+            cpu_seconds=cpu,
         )
