@@ -17,7 +17,7 @@ from services.sampler.consumers import DecisionConsumer
 from services.sampler.domain.core import SamplerCore
 from services.sampler.domain.selection import PolicyFacts
 from services.sampler.planstore import ScheduleKeeper
-from services.sampler.wire import decode_record
+from services.sampler.wire import decode_batch
 from shared.background import pause
 from shared.clock import SystemClock
 from shared.db.engine import build_engine, build_sessions
@@ -118,20 +118,20 @@ class SamplerRun:
         finished = asyncio.Event()
         process = decisions.process
 
-        def timed_decode(record: Any) -> Any:
-            begin = time.perf_counter()
-            try:
-                return decode_record(record)
-            finally:
-                phases["decode"] += time.perf_counter() - begin
-
-        async def counted(items: Any) -> Any:
+        def timed_decode(records: Any) -> Any:
             begin = time.perf_counter()
             if not started:
                 started.append(begin)
                 started.append(time.process_time())
-            outputs = await process(items)
-            counts["batch"] += len(items)
+            try:
+                return decode_batch(records)
+            finally:
+                phases["decode"] += time.perf_counter() - begin
+
+        async def counted(records: Any, decisions: Any) -> Any:
+            begin = time.perf_counter()
+            outputs = await process(records, decisions)
+            counts["batch"] += len(records)
             counts["batch_tasks"] += sum(1 for o in outputs if o.topic == self.topics.tasks)
             processed_at[0] = time.perf_counter()
             phases["process"] += processed_at[0] - begin
