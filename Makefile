@@ -55,6 +55,9 @@ bench-escalation: install ## escalation batch throughput: baseline vs all rules 
 bench-audit: install ## audit: 50 auditors claim/verdict for 60 s vs a bare insert endpoint; Kafka ingest batched vs per message
 	$(PY) -m bench.audit
 
+chaos: install ## 100,000 decisions under SIGKILLs, broker and PostgreSQL restarts, a rebalance; invariants checked
+	$(PY) -m tools.chaos --decisions 100000 --rate 400 --kills 24 --broker-restarts 3 --postgres-restarts 1
+
 dashboards: install ## regenerate the Grafana dashboards' JSON from tools/dashboards/
 	$(PY) -m tools.dashboards
 
@@ -67,4 +70,4 @@ schemas: install ## export the event JSON Schemas to docs/schemas/
 clean: down ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas dashboards clean bench-estimates bench-escalation bench-audit bench-sampler
+.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas dashboards chaos clean bench-estimates bench-escalation bench-audit bench-sampler

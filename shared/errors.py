@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from sqlalchemy import exc as sa_exc
 
@@ -23,9 +24,34 @@ def is_transient(error: BaseException) -> bool:
             error, KafkaConnectionError | KafkaTimeoutError
         )
     if isinstance(error, sa_exc.DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(
+        if error.connection_invalidated or isinstance(
             error, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
+        ):
+            return True
+        return any(_transient_database_error(cause) for cause in _causes(error))
     if isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError):
         return True
     return isinstance(error, OSError | ConnectionError | TimeoutError | asyncio.TimeoutError)
+
+
+_TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
+"""Connection exceptions, insufficient resources, operator intervention (shutdown, restart,
+cannot connect now), serialization failures and deadlocks: all succeed when tried again."""
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__
+        if current in chain:
+            break
+    return chain
+
+
+def _transient_database_error(error: BaseException) -> bool:
+    if isinstance(error, asyncpg.exceptions.InterfaceError | OSError | ConnectionError):
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATES)

@@ -25,7 +25,7 @@ from services.audit.deps import (
     is_staff,
 )
 from services.audit.domain.verdicts import Submission
-from services.audit.metrics import LEASES_ENDED, TASKS_CLAIMED, VERDICTS_RECORDED
+from services.audit.metrics import LEASES_ENDED, TASKS_CLAIMED
 from services.audit.schemas import (
     AdjudicationIn,
     AuditorVerdictOut,
@@ -65,7 +65,7 @@ async def claim(
     )
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    TASKS_CLAIMED.inc()
+    TASKS_CLAIMED.labels(claimed.task.pool).inc()
     return views.claimed_task(
         claimed.task, lease_expires_at=claimed.lease_expires_at, scorecard=claimed.scorecard
     )
@@ -127,10 +127,10 @@ async def extend_lease(
 @router.post("/tasks/{task_id}/release", status_code=status.HTTP_204_NO_CONTENT)
 async def release(task_id: str, auditor: Auditor, sessions: Sessions, clock: Now) -> None:
     """Hand a leased task back to the pool; it will not be offered to you again."""
-    await handlers.release_task(
+    pool = await handlers.release_task(
         sessions=sessions, task_id=task_id, auditor_id=auditor.subject, now=clock.now()
     )
-    LEASES_ENDED.labels("released").inc()
+    LEASES_ENDED.labels(pool, "released").inc()
 
 
 @router.post("/tasks/{task_id}/verdict", response_model=AuditorVerdictOut)
@@ -156,7 +156,6 @@ async def submit_verdict(
         idempotency_key=idempotency_key,
         now=clock.now(),
     )
-    VERDICTS_RECORDED.labels(verdict.outcome.value).inc()
     return views.auditor_verdict(verdict)
 
 

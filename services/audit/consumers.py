@@ -10,13 +10,21 @@ from services.audit import handlers
 from services.audit.metrics import TASKS_STORED
 from shared.events import Task
 from shared.kafka.consumer import Incoming, Outgoing, Process
+from shared.observability.tracing import traceparent_of
 
 
 def task_processor(sessions: async_sessionmaker[AsyncSession]) -> Process[Task]:
     """Stores consumed tasks; replays change nothing."""
 
     async def process(items: list[Incoming[Task]]) -> Sequence[Outgoing]:
-        stored = await handlers.store_tasks(sessions=sessions, batch=[i.event for i in items])
+        traces = {
+            item.event.task_id: parent
+            for item in items
+            if (parent := traceparent_of(item.record.headers)) is not None
+        }
+        stored = await handlers.store_tasks(
+            sessions=sessions, batch=[i.event for i in items], traces=traces
+        )
         TASKS_STORED.inc(stored)
         return ()
 

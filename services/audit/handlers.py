@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +35,16 @@ class Claimed:
     scorecard: Scorecard | None
 
 
-async def store_tasks(*, sessions: async_sessionmaker[AsyncSession], batch: Sequence[Task]) -> int:
-    """Store consumed tasks idempotently; returns how many were new."""
+async def store_tasks(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    batch: Sequence[Task],
+    traces: Mapping[str, str] | None = None,
+) -> int:
+    """Store consumed tasks idempotently (with the trace context of each task's record, by
+    task id); returns how many were new."""
     async with sessions.begin() as session:
-        return await repo.insert_tasks(session, batch)
+        return await repo.insert_tasks(session, batch, traces)
 
 
 async def claim_next_task(
@@ -72,26 +78,25 @@ async def claim_next_task(
             done=task.reviews_done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
-        await repo.execute_together(
+        await repo.record_claim(
             session,
-            [
-                repo.lease_insert(
-                    task_id=task.task_id,
-                    auditor_id=auditor_id,
-                    now=now,
-                    expires_at=expires_at,
-                    scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
-                ),
-                repo.task_update(task.task_id, active_leases=active, status=status.value),
-                repo.log_insert(
-                    at=now,
-                    actor=auditor_id,
-                    action="task.claimed",
-                    subject_type="task",
-                    subject_id=task.task_id,
-                    details={"lease_expires_at": expires_at.isoformat()},
-                ),
-            ],
+            lease=repo.new_lease(
+                task_id=task.task_id,
+                auditor_id=auditor_id,
+                now=now,
+                expires_at=expires_at,
+                scorecard=(scorecard.scorecard_id, scorecard.version) if scorecard else None,
+            ),
+            active_leases=active,
+            status=status.value,
+            log=repo.log_entry(
+                at=now,
+                actor=auditor_id,
+                action="task.claimed",
+                subject_type="task",
+                subject_id=task.task_id,
+                details={"lease_expires_at": expires_at.isoformat()},
+            ),
         )
         return Claimed(task=task, lease_expires_at=expires_at, scorecard=scorecard)
 
@@ -142,8 +147,9 @@ async def extend_lease(
 
 async def release_task(
     *, sessions: async_sessionmaker[AsyncSession], task_id: str, auditor_id: str, now: dt.datetime
-) -> None:
-    """Hand a leased task back to the pool (it will not come back to this auditor)."""
+) -> str:
+    """Hand a leased task back to the pool (it will not come back to this auditor); returns
+    the task's auditor pool."""
     async with sessions.begin() as session:
         task, _ = await _locked_task_and_lease(session, task_id, auditor_id)
         await repo.set_lease(
@@ -164,6 +170,7 @@ async def release_task(
             subject_type="task",
             subject_id=task_id,
         )
+    return str(task.pool)
 
 
 def _reopened(task: Row[Any], *, active: int, lapsed: bool) -> str:
@@ -177,12 +184,13 @@ def _reopened(task: Row[Any], *, active: int, lapsed: bool) -> str:
 
 async def expire_leases(
     *, sessions: async_sessionmaker[AsyncSession], now: dt.datetime, limit: int = 500
-) -> int:
-    """Take back leases past their expiry and return their tasks to the pool; returns how many."""
+) -> Counter[str]:
+    """Take back leases past their expiry and return their tasks to the pool; returns how many
+    per auditor pool."""
     async with sessions.begin() as session:
         locked = await repo.lock_tasks_with_lapsed_leases(session, now, limit)
         if not locked:
-            return 0
+            return Counter()
         expired = await repo.expire_leases_of(session, [t.task_id for t in locked], now)
         per_task = Counter(row.task_id for row in expired)
         for task in locked:
@@ -205,4 +213,5 @@ async def expire_leases(
                 subject_id=row.task_id,
                 details={"auditor_id": row.auditor_id, "expired_at": row.expires_at.isoformat()},
             )
-        return len(expired)
+        pools = {task.task_id: task.pool for task in locked}
+        return Counter(pools[row.task_id] for row in expired)

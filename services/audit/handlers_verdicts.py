@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 
+from services.audit import metrics
 from services.audit import repository as repo
 from services.audit import repository_verdicts as verdicts_repo
 from services.audit.catalog import Catalog
@@ -41,6 +42,7 @@ from services.audit.tables import outbox
 from shared.db.outbox import OutboxMessage, enqueue, enqueue_statement
 from shared.events import Action, Decision, Verdict, VerdictPurpose, encode
 from shared.ids import new_id
+from shared.observability.tracing import TRACEPARENT, child_of
 from shared.taxonomy import Taxonomy
 from shared.topics import Topics
 
@@ -65,8 +67,17 @@ def _score(
     return qa_score(scorecard, answers), answers
 
 
-def verdict_message(topics: Topics, verdict: Verdict) -> OutboxMessage:
-    return OutboxMessage(topics.verdicts, encode(verdict), key=verdict.task_id.encode())
+def verdict_message(
+    topics: Topics, verdict: Verdict, task_traceparent: str | None = None
+) -> OutboxMessage:
+    """The verdict event, in a new span of its task's trace (a new trace for a task that
+    arrived without one)."""
+    return OutboxMessage(
+        topics.verdicts,
+        encode(verdict),
+        key=verdict.task_id.encode(),
+        headers=[(TRACEPARENT, child_of(task_traceparent))],
+    )
 
 
 async def submit_verdict(
@@ -83,7 +94,40 @@ async def submit_verdict(
 ) -> Verdict:
     """Record the auditor's verdict once and queue its event (and, when it closes an agreeing
     calibration round, the closing verdict's) in the same transaction. The writes go to the
-    database as one statement."""
+    database as one statement. A new verdict is counted in the pool's metrics once committed
+    (a retry that returns the first result is not)."""
+    verdict, lease = await _record_verdict(
+        sessions=sessions,
+        catalog=catalog,
+        topics=topics,
+        task_id=task_id,
+        auditor_id=auditor_id,
+        submission=submission,
+        scorecard_answers=scorecard_answers,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    if lease is not None:
+        pool, leased_at = lease
+        metrics.verdict_recorded(
+            pool=pool, outcome=verdict.outcome.value, handle_s=(now - leased_at).total_seconds()
+        )
+    return verdict
+
+
+async def _record_verdict(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    topics: Topics,
+    task_id: str,
+    auditor_id: str,
+    submission: Submission,
+    scorecard_answers: ScorecardAnswers | None,
+    idempotency_key: str | None,
+    now: dt.datetime,
+) -> tuple[Verdict, tuple[str, dt.datetime] | None]:
+    """The verdict, and (pool, leased at) of the lease it ended (None for a repeated key)."""
     async with sessions.begin() as session:
         task = await repo.lock_task_with_lease(session, task_id, auditor_id)
         if task is None:
@@ -101,7 +145,7 @@ async def submit_verdict(
                 raise Conflict(f"task {task_id} is not leased to you ({state}); claim a task first")
             if earlier.task_id != task_id:
                 raise _key_reused()
-            return Verdict.model_validate(earlier.event)
+            return Verdict.model_validate(earlier.event), None
         taxonomy = await catalog.taxonomy(session)
         decision = Decision.model_validate(task.decision)
         judgement = judge(submission, decision, taxonomy, blind=task.blind, on=now.date())
@@ -148,9 +192,7 @@ async def submit_verdict(
             done=done,
             lapsed=task.status == TaskStatus.EXPIRED,
         )
-        task_values: dict[str, Any] = {}
         closing_writes: list[Insert | Update] = []
-        messages = [verdict]
         matched = gold_correct
         if done >= task.required_reviews:
             status = TaskStatus.COMPLETED
@@ -160,12 +202,11 @@ async def submit_verdict(
                 if closing is None:
                     status = TaskStatus.ADJUDICATING
                 else:
-                    messages.append(closing)
                     matches = _matches(reviews, answer_of(closing))
                     matched = matches.pop(verdict.verdict_id)
-                    task_values["reference"] = _label_json(answer_of(closing))
                     closing_writes = [
                         verdicts_repo.verdict_insert(closing),
+                        repo.task_update(task_id, reference=_label_json(answer_of(closing))),
                         *(
                             verdicts_repo.verdict_update(v, reference_match=m)
                             for v, m in matches.items()
@@ -182,49 +223,53 @@ async def submit_verdict(
                                 "reviews": len(reviews),
                             },
                         ),
+                        enqueue_statement(
+                            outbox, [verdict_message(topics, closing, task.traceparent)]
+                        ),
                     ]
-        writes: list[Insert | Update] = [
-            verdicts_repo.verdict_insert(
-                verdict,
-                idempotency_key=idempotency_key,
-                scorecard_answers={k: v.value for k, v in answers.items()} if answers else None,
-                reference_match=matched,
-            ),
-            repo.lease_update(
-                task_id, auditor_id, status=LeaseStatus.COMPLETED.value, ended_at=now
-            ),
-            repo.task_update(
-                task_id,
-                active_leases=active,
-                reviews_done=done,
-                status=status.value,
-                completed_at=now if status is TaskStatus.COMPLETED else None,
-                **task_values,
-            ),
-            repo.log_insert(
-                at=now,
-                actor=auditor_id,
-                action="verdict.recorded",
-                subject_type="task",
-                subject_id=task_id,
-                details={
-                    "verdict_id": verdict.verdict_id,
-                    "outcome": verdict.outcome.value,
-                    "purpose": purpose.value,
-                    "round": verdict.round,
-                    "task_status": status.value,
-                },
-            ),
-            *closing_writes,
-            enqueue_statement(outbox, [verdict_message(topics, v) for v in messages]),
-        ]
         try:
-            await repo.execute_together(session, writes)
+            await verdicts_repo.record_verdict(
+                session,
+                verdict=verdicts_repo.verdict_columns(
+                    verdict,
+                    idempotency_key=idempotency_key,
+                    scorecard_answers=(
+                        {k: v.value for k, v in answers.items()} if answers else None
+                    ),
+                    reference_match=matched,
+                ),
+                lease={"status": LeaseStatus.COMPLETED.value, "ended_at": now},
+                task={
+                    "active_leases": active,
+                    "reviews_done": done,
+                    "status": status.value,
+                    "completed_at": now if status is TaskStatus.COMPLETED else None,
+                },
+                log=repo.log_entry(
+                    at=now,
+                    actor=auditor_id,
+                    action="verdict.recorded",
+                    subject_type="task",
+                    subject_id=task_id,
+                    details={
+                        "verdict_id": verdict.verdict_id,
+                        "outcome": verdict.outcome.value,
+                        "purpose": purpose.value,
+                        "round": verdict.round,
+                        "task_status": status.value,
+                    },
+                ),
+                message=verdict_message(topics, verdict, task.traceparent),
+            )
         except IntegrityError as error:
             if "verdicts_idempotency" in str(error.orig):
                 raise _key_reused() from error
             raise
-        return verdict
+        if closing_writes:
+            # after the review's own writes (the task row is updated by both; one statement
+            # may change a row once): the closing verdict, the reference, the matches
+            await repo.execute_together(session, closing_writes)
+        return verdict, (str(task.pool), task.lease_leased_at)
 
 
 def _key_reused() -> Conflict:
@@ -345,5 +390,5 @@ async def adjudicate(
             subject_id=task_id,
             details={"verdict_id": closing.verdict_id, "outcome": closing.outcome.value},
         )
-        await enqueue(session, outbox, [verdict_message(topics, closing)])
+        await enqueue(session, outbox, [verdict_message(topics, closing, task.traceparent)])
         return closing

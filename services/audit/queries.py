@@ -313,8 +313,8 @@ async def scorecard(
 
 async def backlog(
     *, sessions: async_sessionmaker[AsyncSession], now: dt.datetime
-) -> tuple[dict[str, int], tuple[int, int]]:
-    """Open tasks per status, and (open disputes, overdue disputes), for the gauges."""
+) -> tuple[dict[tuple[str, str], int], tuple[int, int]]:
+    """Open tasks per (pool, status), and (open disputes, overdue disputes), for the gauges."""
     async with sessions() as session:
         return await repo.count_open_tasks(session), await admin_repo.count_open_disputes(
             session, now

@@ -7,47 +7,23 @@ then its leases or verdicts, so claims, verdicts, releases and the expiry sweep 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    any_,
-    exists,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, Update
 
-from services.audit.domain.verdicts import CLAIMABLE, LeaseStatus, TaskStatus, purpose_of
-from services.audit.tables import audit_log, auditors, leases, scorecards, tasks
+from services.audit import statements as sql
+from services.audit.domain.verdicts import LeaseStatus, TaskStatus, purpose_of
+from services.audit.tables import audit_log, leases, tasks
 from shared.events import Decision, Task, VerdictPurpose
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.LEASED, TaskStatus.EXPIRED)
-
-
-def _literal(value: str) -> ColumnElement[str]:
-    """A constant written into the SQL text, not a parameter: the generic plan PostgreSQL keeps
-    for a prepared statement can only use a partial index (`tasks_claimable`,
-    `leases_active_expiry`) when the query names the index's constants."""
-    return literal_column("'" + value.replace("'", "''") + "'")
-
-
-def _literals(values: Iterable[str]) -> list[ColumnElement[str]]:
-    return [_literal(value) for value in values]
-
-
-_ONE: ColumnElement[int] = literal_column("1")
-"""LIMIT 1 written into the SQL: with `LIMIT $1` a generic plan guesses a tenth of the table
-and prefers sorting every claimable task to walking the index."""
+OPEN_TASK_STATUSES = tuple(s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING))
+"""The statuses the backlog gauges report."""
 
 
 def _decision_columns(d: Decision) -> dict[str, Any]:
@@ -62,7 +38,7 @@ def _decision_columns(d: Decision) -> dict[str, Any]:
     }
 
 
-def _task_row(task: Task) -> dict[str, Any]:
+def _task_row(task: Task, traceparent: str | None = None) -> dict[str, Any]:
     return {
         "task_id": task.task_id,
         **_decision_columns(task.decision),
@@ -78,14 +54,22 @@ def _task_row(task: Task) -> dict[str, Any]:
         "due_at": task.due_at,
         "created_at": task.created_at,
         "purpose": purpose_of(task.reasons, task.required_reviews).value,
+        "traceparent": traceparent,
     }
 
 
-async def insert_tasks(session: AsyncSession, batch: Sequence[Task]) -> int:
-    """Store tasks once: a task id seen before is left as it is. Returns how many were new."""
+async def insert_tasks(
+    session: AsyncSession, batch: Sequence[Task], traces: Mapping[str, str] | None = None
+) -> int:
+    """Store tasks once: a task id seen before is left as it is. Returns how many were new.
+    `traces` maps task ids to the trace context their records carried."""
     if not batch:
         return 0
-    rows = [_task_row(task) for task in {task.task_id: task for task in batch}.values()]
+    traces = traces or {}
+    rows = [
+        _task_row(task, traces.get(task.task_id))
+        for task in {task.task_id: task for task in batch}.values()
+    ]
     # executemany: SQLAlchemy compiles the one-row INSERT once and sends the rows as
     # multi-row VALUES pages of at most 1,000 rows (20,000 parameters, under PostgreSQL's
     # 32,767); a hand-built 500-row VALUES was compiled on every batch and cost more than the
@@ -131,17 +115,9 @@ async def insert_gold_task(
     )
 
 
-def is_claiming_auditor(auditor_id: str) -> ColumnElement[bool]:
-    """The registry row of an active person registered with the `auditor` role."""
-    a = auditors
-    return and_(
-        a.c.auditor_id == auditor_id, a.c.active.is_(True), _literal("auditor") == any_(a.c.roles)
-    )
-
-
 async def can_claim(session: AsyncSession, auditor_id: str) -> bool:
     """True when the person is an active registered auditor."""
-    found = await session.scalar(select(exists().where(is_claiming_auditor(auditor_id))))
+    found = await session.scalar(select(exists().where(sql.is_claiming_auditor(auditor_id))))
     return bool(found)
 
 
@@ -151,39 +127,7 @@ async def pick_task(session: AsyncSession, *, auditor_id: str) -> Row[Any] | Non
     (empty markets or areas mean any), then priority and due time; never the auditor's own
     decision; nothing for someone who is not an active registered auditor. The row also names
     the newest scorecard of the task's queue (`scorecard_id`, `scorecard_version`, or nulls)."""
-    t, a = tasks, auditors
-    had_it = exists().where(leases.c.task_id == t.c.task_id, leases.c.auditor_id == auditor_id)
-    conditions = [
-        is_claiming_auditor(auditor_id),
-        t.c.status.in_(_literals(s.value for s in CLAIMABLE)),
-        t.c.moderator_id != auditor_id,
-        t.c.language == any_(a.c.languages),
-        or_(func.cardinality(a.c.markets) == 0, t.c.market == any_(a.c.markets)),
-        or_(func.cardinality(a.c.policy_areas) == 0, t.c.policy_id == any_(a.c.policy_areas)),
-        ~had_it,
-    ]
-    newest = (
-        select(scorecards.c.scorecard_id, scorecards.c.version)
-        .where(scorecards.c.queue == t.c.queue)
-        .order_by(scorecards.c.version.desc())
-        .limit(_ONE)
-    )
-    result = await session.execute(
-        select(
-            t,
-            newest.with_only_columns(scorecards.c.scorecard_id)
-            .scalar_subquery()
-            .label("scorecard_id"),
-            newest.with_only_columns(scorecards.c.version)
-            .scalar_subquery()
-            .label("scorecard_version"),
-        )
-        .select_from(t, a)
-        .where(*conditions)
-        .order_by(t.c.priority.desc(), t.c.due_at)
-        .limit(_ONE)
-        .with_for_update(skip_locked=True, of=t)
-    )
+    result = await session.execute(sql.PICK_TASK, {"auditor_id": auditor_id})
     return result.first()
 
 
@@ -201,21 +145,7 @@ async def lock_task_with_lease(
     """The task row, locked, with the auditor's lease on it (`lease_status` and the lease's
     scorecard; nulls when the auditor never had it)."""
     result = await session.execute(
-        select(
-            tasks,
-            leases.c.status.label("lease_status"),
-            leases.c.scorecard_id.label("lease_scorecard_id"),
-            leases.c.scorecard_version.label("lease_scorecard_version"),
-            leases.c.extensions.label("lease_extensions"),
-        )
-        .select_from(
-            tasks.outerjoin(
-                leases,
-                (leases.c.task_id == tasks.c.task_id) & (leases.c.auditor_id == auditor_id),
-            )
-        )
-        .where(tasks.c.task_id == task_id)
-        .with_for_update(of=tasks)
+        sql.TASK_WITH_LEASE, {"task_id": task_id, "auditor_id": auditor_id}
     )
     return result.first()
 
@@ -236,33 +166,47 @@ async def set_task(session: AsyncSession, task_id: str, **values: Any) -> None:
 
 
 async def execute_together(session: AsyncSession, statements: Sequence[Insert | Update]) -> None:
-    """Run INSERTs and UPDATEs of different rows as one statement (data-modifying CTEs, one
-    round trip). PostgreSQL runs every one of them to completion on the same snapshot, so they
-    must not depend on each other's effects."""
+    """Run INSERTs and UPDATEs of different rows as one statement (see `statements.together`)."""
     if len(statements) == 1:
         await session.execute(statements[0])
         return
-    ctes = [statement.cte(f"write_{n}") for n, statement in enumerate(statements)]
-    await session.execute(select(literal(1)).add_cte(*ctes))
+    await session.execute(sql.together(statements))
 
 
-def lease_insert(
+def new_lease(
     *,
     task_id: str,
     auditor_id: str,
     now: dt.datetime,
     expires_at: dt.datetime,
     scorecard: tuple[str, int] | None,
-) -> Insert:
-    """The INSERT of a new active lease."""
-    return leases.insert().values(
-        task_id=task_id,
-        auditor_id=auditor_id,
-        status=LeaseStatus.ACTIVE.value,
-        leased_at=now,
-        expires_at=expires_at,
-        scorecard_id=scorecard[0] if scorecard else None,
-        scorecard_version=scorecard[1] if scorecard else None,
+) -> dict[str, Any]:
+    """The columns of a new active lease."""
+    return {
+        "task_id": task_id,
+        "auditor_id": auditor_id,
+        "status": LeaseStatus.ACTIVE.value,
+        "leased_at": now,
+        "expires_at": expires_at,
+        "scorecard_id": scorecard[0] if scorecard else None,
+        "scorecard_version": scorecard[1] if scorecard else None,
+    }
+
+
+async def record_claim(
+    session: AsyncSession,
+    *,
+    lease: Mapping[str, Any],
+    active_leases: int,
+    status: str,
+    log: Mapping[str, Any],
+) -> None:
+    """Store a claim in one statement: the new lease, the task's lease count and status, and
+    the audit log entry (`new_lease`, `log_entry`)."""
+    task = {"task_id": lease["task_id"], "active_leases": active_leases, "status": status}
+    await session.execute(
+        sql.CLAIM_WRITES,
+        sql.params("lease", lease) | sql.params("task", task) | sql.params("log", log),
     )
 
 
@@ -274,18 +218,13 @@ async def get_lease(session: AsyncSession, task_id: str, auditor_id: str) -> Row
     return result.first()
 
 
-def lease_update(task_id: str, auditor_id: str, **values: Any) -> Update:
-    """The UPDATE of columns of one lease."""
-    return (
+async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
+    """Update columns of one lease."""
+    await session.execute(
         update(leases)
         .where(leases.c.task_id == task_id, leases.c.auditor_id == auditor_id)
         .values(**values)
     )
-
-
-async def set_lease(session: AsyncSession, task_id: str, auditor_id: str, **values: Any) -> None:
-    """Update columns of one lease."""
-    await session.execute(lease_update(task_id, auditor_id, **values))
 
 
 async def end_active_leases(
@@ -321,7 +260,9 @@ async def lock_tasks_with_lapsed_leases(
     """Lock (skipping locked ones) tasks that have an active lease past its expiry."""
     lapsed = (
         select(leases.c.task_id)
-        .where(leases.c.status == _literal(LeaseStatus.ACTIVE.value), leases.c.expires_at < now)
+        .where(
+            leases.c.status == sql.literal_text(LeaseStatus.ACTIVE.value), leases.c.expires_at < now
+        )
         .limit(limit)
     )
     result = await session.execute(
@@ -347,7 +288,7 @@ async def expire_leases_of(
     return list(result.all())
 
 
-def log_insert(
+def log_entry(
     *,
     at: dt.datetime,
     actor: str,
@@ -355,31 +296,34 @@ def log_insert(
     subject_type: str,
     subject_id: str,
     details: Mapping[str, Any] | None = None,
-) -> Insert:
-    """The INSERT of one entry of the append-only audit log."""
-    return audit_log.insert().values(
-        at=at,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details=dict(details or {}),
-    )
+) -> dict[str, Any]:
+    """The columns of one entry of the append-only audit log."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": dict(details or {}),
+    }
+
+
+def log_insert(**entry: Any) -> Insert:
+    """The INSERT of one audit log entry (`log_entry`'s arguments), to run with other writes."""
+    return audit_log.insert().values(log_entry(**entry))
 
 
 async def append_log(session: AsyncSession, **entry: Any) -> None:
-    """Add one entry to the append-only audit log (a trigger refuses updates and deletes)."""
-    await session.execute(log_insert(**entry))
+    """Add one entry (`log_entry`'s arguments) to the append-only audit log (a trigger refuses
+    updates and deletes)."""
+    await session.execute(sql.LOG_INSERT, sql.params("log", log_entry(**entry)))
 
 
-async def count_open_tasks(session: AsyncSession) -> dict[str, int]:
-    """Open tasks per status (for the backlog gauge)."""
-    open_statuses = [s.value for s in (*OPEN_STATUSES, TaskStatus.ADJUDICATING)]
+async def count_open_tasks(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Open tasks per (pool, status) (for the backlog gauges); empty ones are absent."""
     result = await session.execute(
-        select(tasks.c.status, func.count())
-        .where(tasks.c.status.in_(open_statuses))
-        .group_by(tasks.c.status)
+        select(tasks.c.pool, tasks.c.status, func.count())
+        .where(tasks.c.status.in_(OPEN_TASK_STATUSES))
+        .group_by(tasks.c.pool, tasks.c.status)
     )
-    counts = dict.fromkeys(open_statuses, 0)
-    counts.update({status: n for status, n in result.all()})
-    return counts
+    return {(pool, status): n for pool, status, n in result.all()}

@@ -10,7 +10,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, Update
 
+from services.audit import statements as sql
 from services.audit.tables import verdicts
+from shared.db.outbox import OutboxMessage, outbox_row
 from shared.events import Verdict, VerdictPurpose
 
 
@@ -74,48 +76,53 @@ async def closing_verdict(session: AsyncSession, task_id: str) -> Row[Any] | Non
     return result.first()
 
 
-def verdict_insert(
+def verdict_columns(
     verdict: Verdict,
     *,
     idempotency_key: str | None = None,
     scorecard_answers: Mapping[str, str] | None = None,
     reference_match: bool | None = None,
-) -> Insert:
-    """The INSERT that stores a verdict (its event form included)."""
+) -> dict[str, Any]:
+    """The columns that store a verdict (its event form included)."""
     d = verdict.decision
-    return verdicts.insert().values(
-        verdict_id=verdict.verdict_id,
-        task_id=verdict.task_id,
-        decision_id=verdict.decision_id,
-        auditor_id=verdict.auditor_id,
-        round=verdict.round,
-        outcome=verdict.outcome.value,
-        expected_action=verdict.expected_action.value if verdict.expected_action else None,
-        expected_policy_id=verdict.expected_policy_id,
-        error_type=verdict.error_type.value if verdict.error_type else None,
-        severity=verdict.severity.value if verdict.severity else None,
-        notes=verdict.notes,
-        supersedes=verdict.supersedes,
-        idempotency_key=idempotency_key,
-        submitted_at=verdict.submitted_at,
-        event=verdict.model_dump(mode="json"),
-        purpose=verdict.purpose.value,
-        final=verdict.final,
-        blind=verdict.blind,
-        policy_version=verdict.policy_version,
-        moderator_id=d.moderator_id if d else None,
-        moderator_team=d.moderator_team if d else None,
-        queue=d.queue if d else None,
-        market=d.market if d else None,
-        policy_id=d.policy_id if d else None,
-        scorecard_id=verdict.scorecard_id,
-        scorecard_version=verdict.scorecard_version,
-        scorecard_answers=dict(scorecard_answers) if scorecard_answers else None,
-        qa_score=verdict.qa_score,
-        gold_correct=verdict.gold_correct,
-        calibration_agreed=verdict.calibration_agreed,
-        reference_match=reference_match,
-    )
+    return {
+        "verdict_id": verdict.verdict_id,
+        "task_id": verdict.task_id,
+        "decision_id": verdict.decision_id,
+        "auditor_id": verdict.auditor_id,
+        "round": verdict.round,
+        "outcome": verdict.outcome.value,
+        "expected_action": verdict.expected_action.value if verdict.expected_action else None,
+        "expected_policy_id": verdict.expected_policy_id,
+        "error_type": verdict.error_type.value if verdict.error_type else None,
+        "severity": verdict.severity.value if verdict.severity else None,
+        "notes": verdict.notes,
+        "supersedes": verdict.supersedes,
+        "idempotency_key": idempotency_key,
+        "submitted_at": verdict.submitted_at,
+        "event": verdict.model_dump(mode="json"),
+        "purpose": verdict.purpose.value,
+        "final": verdict.final,
+        "blind": verdict.blind,
+        "policy_version": verdict.policy_version,
+        "moderator_id": d.moderator_id if d else None,
+        "moderator_team": d.moderator_team if d else None,
+        "queue": d.queue if d else None,
+        "market": d.market if d else None,
+        "policy_id": d.policy_id if d else None,
+        "scorecard_id": verdict.scorecard_id,
+        "scorecard_version": verdict.scorecard_version,
+        "scorecard_answers": dict(scorecard_answers) if scorecard_answers else None,
+        "qa_score": verdict.qa_score,
+        "gold_correct": verdict.gold_correct,
+        "calibration_agreed": verdict.calibration_agreed,
+        "reference_match": reference_match,
+    }
+
+
+def verdict_insert(verdict: Verdict, **columns: Any) -> Insert:
+    """The INSERT that stores a verdict (`verdict_columns`' arguments), to run with other writes."""
+    return verdicts.insert().values(verdict_columns(verdict, **columns))
 
 
 async def insert_verdict(
@@ -127,13 +134,35 @@ async def insert_verdict(
     reference_match: bool | None = None,
 ) -> None:
     """Store a verdict (its event form included)."""
+    columns = verdict_columns(
+        verdict,
+        idempotency_key=idempotency_key,
+        scorecard_answers=scorecard_answers,
+        reference_match=reference_match,
+    )
+    await session.execute(sql.VERDICT_INSERT, sql.params("verdict", columns))
+
+
+async def record_verdict(
+    session: AsyncSession,
+    *,
+    verdict: Mapping[str, Any],
+    lease: Mapping[str, Any],
+    task: Mapping[str, Any],
+    log: Mapping[str, Any],
+    message: OutboxMessage,
+) -> None:
+    """Store a verdict in one statement: the verdict (`verdict_columns`), its auditor's lease's
+    `status` and `ended_at`, the task's `active_leases`, `reviews_done`, `status` and
+    `completed_at`, the audit log entry (`repository.log_entry`) and the event in the outbox."""
+    key = {"task_id": verdict["task_id"], "auditor_id": verdict["auditor_id"]}
     await session.execute(
-        verdict_insert(
-            verdict,
-            idempotency_key=idempotency_key,
-            scorecard_answers=scorecard_answers,
-            reference_match=reference_match,
-        )
+        sql.VERDICT_WRITES,
+        sql.params("verdict", verdict)
+        | sql.params("lease", {**key, **lease})
+        | sql.params("task", {"task_id": verdict["task_id"], **task})
+        | sql.params("log", log)
+        | sql.params("outbox", outbox_row(message)),
     )
 
 

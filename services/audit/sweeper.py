@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import handlers, queries
-from services.audit.metrics import LEASES_ENDED, OPEN_DISPUTES, QUEUE
+from services.audit.metrics import DEFAULT_POOL, LEASES_ENDED, OPEN_DISPUTES, queue_sizes
+from services.audit.repository import OPEN_TASK_STATUSES
 from shared.background import pause
 from shared.clock import Clock
 from shared.errors import is_transient
@@ -30,6 +32,8 @@ class LeaseSweeper:
         self._clock = clock
         self._interval_s = interval_s
         self._stopping = asyncio.Event()
+        # the default pool's series exist from the start (zero), others once seen
+        self._queue_series = {(DEFAULT_POOL, status) for status in OPEN_TASK_STATUSES}
 
     def stop(self) -> None:
         self._stopping.set()
@@ -48,22 +52,23 @@ class LeaseSweeper:
 
     async def sweep_once(self) -> int:
         """Expire every lapsed lease (in batches) and refresh the gauges; returns how many."""
-        total = 0
+        per_pool: Counter[str] = Counter()
         while True:
             expired = await handlers.expire_leases(
                 sessions=self._sessions, now=self._clock.now(), limit=BATCH
             )
-            total += expired
-            if expired < BATCH:
+            per_pool.update(expired)
+            if expired.total() < BATCH:
                 break
+        total = per_pool.total()
+        for pool, count in per_pool.items():
+            LEASES_ENDED.labels(pool, "expired").inc(count)
         if total:
-            LEASES_ENDED.labels("expired").inc(total)
-            log.info("leases expired", extra={"count": total})
+            log.info("leases expired", extra={"count": total, "pools": dict(per_pool)})
         tasks, (open_disputes, overdue) = await queries.backlog(
             sessions=self._sessions, now=self._clock.now()
         )
-        for status, count in tasks.items():
-            QUEUE.labels(status).set(count)
+        queue_sizes(tasks, known=self._queue_series)
         OPEN_DISPUTES.labels("false").set(open_disputes - overdue)
         OPEN_DISPUTES.labels("true").set(overdue)
         return total

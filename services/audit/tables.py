@@ -53,6 +53,8 @@ tasks = Table(
     Column("gold_answer", JSONB, nullable=True),
     Column("reference", JSONB, nullable=True),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    # the W3C trace context of the task's record: verdicts on the task continue its trace
+    Column("traceparent", Text, nullable=True),
     Column("stored_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index(
         "tasks_claimable",

@@ -77,22 +77,22 @@ class OutboxMessage:
     headers: Sequence[tuple[str, str]] = ()
 
 
+def outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    """The outbox table's columns for a message (for a caller with its own INSERT statement,
+    e.g. one built once and executed with parameters)."""
+    return {
+        "topic": message.topic,
+        "key": message.key,
+        "value": message.value,
+        "headers": [list(h) for h in message.headers],
+    }
+
+
 async def enqueue(session: AsyncSession, table: Table, messages: Sequence[OutboxMessage]) -> None:
     """Add messages to the outbox inside the caller's transaction."""
     if not messages:
         return
-    await session.execute(
-        table.insert(),
-        [
-            {
-                "topic": m.topic,
-                "key": m.key,
-                "value": m.value,
-                "headers": [list(h) for h in m.headers],
-            }
-            for m in messages
-        ],
-    )
+    await session.execute(table.insert(), [outbox_row(m) for m in messages])
 
 
 def enqueue_statement(table: Table, messages: Sequence[OutboxMessage]) -> Insert:
@@ -100,10 +100,7 @@ def enqueue_statement(table: Table, messages: Sequence[OutboxMessage]) -> Insert
     other writes of its transaction (one round trip); it must run in that transaction."""
     if not messages:
         raise ValueError("enqueue_statement needs at least one message")
-    rows = [
-        {"topic": m.topic, "key": m.key, "value": m.value, "headers": [list(h) for h in m.headers]}
-        for m in messages
-    ]
+    rows = [outbox_row(m) for m in messages]
     # a single-row VALUES is compiled once and cached; a multi-row one is compiled every time
     return table.insert().values(**rows[0]) if len(rows) == 1 else table.insert().values(rows)
 

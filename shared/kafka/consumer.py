@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.background import pause
@@ -190,6 +191,8 @@ class ConsumerRuntime(Generic[T]):
                 timeout_ms=self._poll_ms, max_records=self._batch_max
             )
             if not batch:
+                if not self._transactional:
+                    await self._commit_idle_positions()
                 self._report_lag()
                 continue
             records = [record for part in batch.values() for record in part]
@@ -213,6 +216,22 @@ class ConsumerRuntime(Generic[T]):
             self.healthy = True
             self._metrics.batch_seconds.observe(time.perf_counter() - started)
             self._report_lag()
+
+    async def _commit_idle_positions(self) -> None:
+        """With nothing in flight, commit positions that moved past records we never see (the
+        commit markers of transactional producers), so a drained group shows no lag."""
+        moved: dict[TopicPartition, int] = {}
+        try:
+            for tp in self._consumer.assignment():
+                position = await self._consumer.position(tp)
+                if position > self._committed.get(tp, -1):
+                    moved[tp] = position
+            if not moved:
+                return
+            await self._consumer.commit(moved)
+        except (KafkaError, OSError):
+            return  # a rebalance or a broker away: the next idle poll tries again
+        self._committed.update(moved)
 
     async def _handle(
         self, batch: dict[TopicPartition, list[Record]], records: list[Record]

@@ -186,3 +186,83 @@ async def audit_everything(system: RunningSystem) -> dict[str, int]:
             assert again.json()["verdict_id"] == first.json()["verdict_id"]
             counts["total"] += 1
             counts["incorrect"] += wrong
+
+
+def log_lines(system: RunningSystem, service: str) -> list[dict[str, object]]:
+    lines = system.processes[service].log_file.read_text(errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+async def test_one_decision_is_followed_by_its_trace_id_across_the_four_services(
+    system: RunningSystem,
+) -> None:
+    """A critical miss ingested over HTTP with a traceparent: the task, the verdict and the
+    case carry its trace in their Kafka headers, and every service logs that trace id with
+    the ids it handled."""
+    i = next(i for i in range(10, 100_000, 10) if selected_by_hash_rule(f"trace-{i:05d}"))
+    decision_id = f"trace-{i:05d}"
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    system_headers = system.headers("moderation-system", Role.SYSTEM)
+    async with httpx.AsyncClient(base_url=system.url("sampler"), timeout=10) as client:
+        sent = await client.post(
+            "/v1/decisions",
+            json={"decisions": [{**decision(i), "decision_id": decision_id}]},
+            headers={**system_headers, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        )
+        assert sent.status_code == 200, sent.text
+
+    def traced(service: str) -> list[dict[str, object]]:
+        return [line for line in log_lines(system, service) if line.get("trace_id") == trace_id]
+
+    await eventually(
+        lambda: traced("audit"),
+        until=lambda lines: any(line.get("decision_id") == decision_id for line in lines),
+        timeout_s=60,
+        what="the audit service stored the task",
+    )
+    judged = await audit_everything(system)
+    assert judged["incorrect"] >= 1
+
+    def followed() -> dict[str, list[dict[str, object]]]:
+        return {s: traced(s) for s in ("sampler", "audit", "escalation", "metrics")}
+
+    lines = await eventually(
+        followed,
+        until=lambda by: (
+            all(by.values())
+            and any("verdict_id" in line for line in by["escalation"])
+            and any("verdict_id" in line for line in by["metrics"])
+        ),
+        timeout_s=60,
+        what="the trace id in every service's log",
+    )
+    task_ids = {line["task_id"] for line in lines["sampler"] if "task_id" in line}
+    assert len(task_ids) == 1 and all(
+        line.get("decision_id") == decision_id for line in lines["sampler"]
+    )
+    assert any(line.get("task_id") in task_ids for line in lines["audit"])
+    verdict_ids = {line["verdict_id"] for line in lines["escalation"] if "verdict_id" in line}
+    assert verdict_ids == {line["verdict_id"] for line in lines["metrics"] if "verdict_id" in line}
+
+    def trace_of(record: object) -> str | None:
+        value = header(record, "traceparent")  # type: ignore[arg-type]
+        return value.split("-")[1] if value else None
+
+    task_records = [r for r in await read_all(system.bootstrap, system.topics.tasks)]
+    assert [trace_of(r) for r in task_records if decision_id.encode() in r.value] == [trace_id]
+    verdicts = [
+        r
+        for r in await read_all(system.bootstrap, system.topics.verdicts)
+        if trace_of(r) == trace_id
+    ]
+    assert {json.loads(r.value)["verdict_id"] for r in verdicts} == verdict_ids
+    cases = await eventually(
+        lambda: read_all(system.bootstrap, system.topics.escalations),
+        until=lambda recs: any(trace_of(r) == trace_id for r in recs),
+        timeout_s=30,
+        what="the critical-miss case in the decision's trace",
+    )
+    opened = [json.loads(r.value) for r in cases if trace_of(r) == trace_id]
+    assert {(e["kind"], e["subject"]) for e in opened} == {
+        ("critical_miss", f"decision:{decision_id}")
+    }

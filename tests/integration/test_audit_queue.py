@@ -156,9 +156,9 @@ async def test_an_expired_lease_returns_the_task_to_the_pool(
     first = await claim(sessions, "a1")
     assert first is not None
     assert await claim(sessions, "a2") is None
-    assert await handlers.expire_leases(sessions=sessions, now=NOW + LEASE / 2) == 0
+    assert (await handlers.expire_leases(sessions=sessions, now=NOW + LEASE / 2)).total() == 0
     later = NOW + LEASE + dt.timedelta(seconds=1)
-    assert await handlers.expire_leases(sessions=sessions, now=later) == 1
+    assert (await handlers.expire_leases(sessions=sessions, now=later)).total() == 1
     async with sessions() as session:
         assert await session.scalar(select(tasks.c.status)) == "expired"
     assert await claim(sessions, "a2", later) == first
@@ -184,7 +184,7 @@ async def test_extend_keeps_a_lease_and_release_hands_the_task_to_someone_else(
         lease=LEASE,
     )
     assert extended == NOW + dt.timedelta(minutes=18)
-    assert await handlers.expire_leases(sessions=sessions, now=NOW + LEASE * 1.5) == 0
+    assert (await handlers.expire_leases(sessions=sessions, now=NOW + LEASE * 1.5)).total() == 0
     await handlers.release_task(sessions=sessions, task_id=task_id, auditor_id="a1", now=NOW)
     assert await claim(sessions, "a1") is None, "a released task never comes back to its auditor"
     assert await claim(sessions, "a2") == task_id

@@ -47,6 +47,19 @@ def test_expired_wrongly_signed_and_garbage_tokens_are_refused() -> None:
         verify_token(SECRET, "not-a-token")
 
 
+def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    issued = dt.datetime.now(dt.UTC)
+    token = issue_token(
+        SECRET, subject="ana", roles=[Role.AUDITOR], ttl=dt.timedelta(hours=1), now=issued
+    )
+    assert verify_token(SECRET, token).subject == "ana"
+    assert verify_token(SECRET, token, now=issued + dt.timedelta(minutes=59)).subject == "ana"
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_token(SECRET, token, now=issued + dt.timedelta(hours=1))
+    with pytest.raises(InvalidToken, match="invalid"):
+        verify_token("another-secret-of-at-least-32-bytes", token)
+
+
 def test_production_refuses_the_default_secret() -> None:
     for environment in ("test", "production"):
         with pytest.raises(ValidationError, match="MODQA_AUTH_SECRET"):
@@ -78,3 +91,22 @@ def test_undecodable_records_say_why(raw: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError) as caught:
         parse(Decision, raw)
     assert reason in caught.value.reason
+
+
+def test_database_restarts_and_conflicts_count_as_transient() -> None:
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    from shared.errors import is_transient
+
+    def wrapped(cause: Exception) -> sa_exc.DBAPIError:
+        error = sa_exc.DBAPIError("SELECT 1", None, cause)
+        error.__cause__ = cause
+        return error
+
+    assert is_transient(wrapped(asyncpg.exceptions.CannotConnectNowError("starting up")))
+    assert is_transient(wrapped(asyncpg.exceptions.AdminShutdownError("shutting down")))
+    assert is_transient(wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock")))
+    assert is_transient(wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")))
+    assert not is_transient(wrapped(asyncpg.exceptions.UniqueViolationError("duplicate")))
+    assert not is_transient(ValueError("a bug"))

@@ -156,25 +156,46 @@ def auditors() -> Dashboard:
         "Do auditors keep up: backlog, throughput, handle time and lease expiries per pool.",
         [
             series(
-                "Audit queue by status",
-                [Query("sum by (status) (modqa_audit_queue_tasks)", "{{status}}")],
+                "Tasks waiting per pool (pending and expired leases)",
+                [Query("modqa:audit_backlog_tasks:by_pool", "{{pool}}")],
             ),
             series(
-                "Tasks claimed and verdicts recorded /min",
+                "Audit queue by status",
                 [
-                    Query("sum(rate(modqa_audit_tasks_claimed_total[5m])) * 60", "claimed"),
                     Query(
-                        "sum by (outcome) (rate(modqa_audit_verdicts_recorded_total[5m])) * 60",
-                        "verdict {{outcome}}",
-                    ),
+                        "sum by (status) (max by (pool, status) (modqa_audit_queue_tasks))",
+                        "{{status}}",
+                    )
                 ],
             ),
             series(
-                "Leases ended without a verdict /h",
+                "Verdicts recorded per pool /min",
                 [
                     Query(
-                        "sum by (reason) (increase(modqa_audit_leases_ended_total[1h]))",
-                        "{{reason}}",
+                        "sum by (pool) (rate(modqa_audit_verdicts_recorded_total[5m])) * 60",
+                        "{{pool}}",
+                    ),
+                    Query("sum(rate(modqa_audit_tasks_claimed_total[5m])) * 60", "claimed (all)"),
+                ],
+            ),
+            series(
+                "Handle time per pool (claim to verdict, median and p90)",
+                [
+                    Query("modqa:audit_handle_time_seconds:p50", "{{pool}} p50"),
+                    Query(
+                        "histogram_quantile(0.9, sum by (pool, le) "
+                        "(rate(modqa_audit_handle_time_seconds_bucket[15m])))",
+                        "{{pool}} p90",
+                    ),
+                ],
+                unit="s",
+            ),
+            series(
+                "Leases ended without a verdict per pool /h",
+                [
+                    Query(
+                        "sum by (pool, reason) (increase(modqa_audit_leases_ended_total[1h]))",
+                        "{{pool}} {{reason}}",
                     )
                 ],
             ),

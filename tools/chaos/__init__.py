@@ -1,0 +1,1 @@
+"""The chaos harness (`make chaos`): the whole system under faults, then invariants checked."""
