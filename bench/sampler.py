@@ -77,10 +77,12 @@ async def fill(
     run: str,
     seed: int = 7,
     days: int = 0,
+    poison: Sequence[bytes] = (),
 ) -> float:
     """Produce `n` distinct decisions (keyed by moderator), spread in time order over the last
     `days` days if given, each with a trace of its own (a `traceparent` header, as the HTTP
-    ingest gives them); returns the seconds it took."""
+    ingest gives them); returns the seconds it took. `poison` payloads are mixed in evenly,
+    each just before a valid decision of the same key (so the same partition)."""
     templates = _templates(5000, seed)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     step = dt.timedelta(days=days) / n if days else dt.timedelta(0)
@@ -95,6 +97,7 @@ async def fill(
     )
     started = time.perf_counter()
     await producer.start()
+    before = {(j + 1) * n // (len(poison) + 1): payload for j, payload in enumerate(poison)}
     try:
         futures = []
         for i in range(n):
@@ -107,6 +110,15 @@ async def fill(
                 number = rng.randrange(moderators)
                 document["moderator_id"] = f"mod-{number:06d}"
                 document["moderator_team"] = f"team-{number % 400}"
+            if i in before:
+                futures.append(
+                    await producer.send(
+                        topic,
+                        before[i],
+                        key=document["moderator_id"].encode(),
+                        headers=kafka_headers(new_traceparent()),
+                    )
+                )
             futures.append(
                 await producer.send(
                     topic,
