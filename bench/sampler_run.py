@@ -17,7 +17,7 @@ from services.sampler.consumers import DecisionConsumer
 from services.sampler.domain.core import SamplerCore
 from services.sampler.domain.selection import PolicyFacts
 from services.sampler.planstore import ScheduleKeeper
-from services.sampler.wire import decode_batch
+from services.sampler.wire import decode_record
 from shared.background import pause
 from shared.clock import SystemClock
 from shared.db.engine import build_engine, build_sessions
@@ -118,13 +118,13 @@ class SamplerRun:
         finished = asyncio.Event()
         process = decisions.process
 
-        def timed_decode(records: Any) -> Any:
+        def timed_decode(record: Any) -> Any:
             begin = time.perf_counter()
             if not started:
                 started.append(begin)
                 started.append(time.process_time())
             try:
-                return decode_batch(records)
+                return decode_record(record)
             finally:
                 phases["decode"] += time.perf_counter() - begin
 

@@ -21,13 +21,13 @@ from services.sampler.domain.plan import Revision, default_plan
 from services.sampler.domain.selection import PolicyFacts
 from services.sampler.errorrates import ErrorRates
 from services.sampler.planstore import ScheduleKeeper
-from services.sampler.wire import DecisionRecord, decode_batch
+from services.sampler.wire import DecisionRecord, decode_record
 from shared.background import pause
 from shared.clock import Clock, SystemClock
 from shared.codec import record_decoder
 from shared.events import TargetingRule
 from shared.http import instrument, ops_router
-from shared.kafka.consumer import BatchDecode, ConsumerRuntime, build_consumer
+from shared.kafka.consumer import ConsumerRuntime, Decode, build_consumer
 from shared.kafka.producer import build_producer
 from shared.service import ServiceKit
 from shared.settings import Settings
@@ -83,7 +83,7 @@ def decision_runtime(
     group: str,
     clock: Clock,
     transactional: bool = True,
-    decode: BatchDecode[DecisionRecord] = decode_batch,
+    decode: Decode[DecisionRecord] = decode_record,
 ) -> ConsumerRuntime[DecisionRecord]:
     """The decision stream's consumer runtime (also what `make bench-sampler` measures)."""
     return ConsumerRuntime(
@@ -92,7 +92,7 @@ def decision_runtime(
         producer=producer,
         topics=[topic],
         group_id=group,
-        decode_batch=decode,
+        decode=decode,
         process_batch=decisions.process,
         transactional=transactional,
         batch_max=settings.sampler_batch_max,

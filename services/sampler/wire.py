@@ -208,12 +208,14 @@ def _all_checked(decisions: list[DecisionRecord], raws: list[bytes]) -> bool:
     categories.discard(None)
     if any(len(c) > 96 or _CATEGORY.fullmatch(c) is None for c in categories):
         return False
-    if any(map(_scope_of, decisions)):  # some non-empty territorial scope
-        for scope in map(_scope_of, decisions):
-            if scope and (
-                len(scope) > 64 or any(_MARKET.fullmatch(market) is None for market in scope)
-            ):
-                return False
+    scopes = [scope for scope in map(_scope_of, decisions) if scope]
+    if scopes:
+        if max(map(len, scopes)) > 64:
+            return False
+        markets = set(chain.from_iterable(scopes)) - _checked_markets
+        if any(_MARKET.fullmatch(market) is None for market in markets):
+            return False
+        _remember(_checked_markets, markets)
     # Without any \u escape every decision spells its `decided_at` key plainly, so one key per
     # value over the whole batch means each value's only occurrence is its own key.
     text = b"\n".join(raws)
@@ -230,11 +232,15 @@ def _all_checked(decisions: list[DecisionRecord], raws: list[bytes]) -> bool:
 
 
 def decode_batch(records: list[ConsumerRecord[bytes, bytes]]) -> Decoded[DecisionRecord]:
-    """The consumer runtime's batch decoder for `moderation.decisions`: one msgspec pass and
-    the pattern checks over the whole batch, with the outcomes `decode_record` gives one record
-    at a time (same decisions in the same order, same reasons for the refused). A record msgspec
-    refuses is judged on its own (pydantic gives the reason) without slowing the others; if the
-    batch checks find something they cannot vouch for, every record is judged on its own."""
+    """A batch decoder for `moderation.decisions`: one msgspec pass and the pattern checks over
+    the whole batch, with the outcomes `decode_record` gives one record at a time (same
+    decisions in the same order, same reasons for the refused). A record msgspec refuses is
+    judged on its own (pydantic gives the reason) without slowing the others; if the batch
+    checks find something they cannot vouch for, every record is judged on its own.
+
+    Not what the service runs: on the benchmark's decisions it measured slower than
+    `decode_record` (about 9 against 6 us a decision of CPU; the per-batch sets, joins and
+    scans cost more than the per-record checks with their caches)."""
     raws = [record.value for record in records]
     try:
         if max(map(len, raws), default=0) > MAX_EVENT_BYTES:
