@@ -64,10 +64,13 @@ dashboards: install ## regenerate the Grafana dashboards' JSON from tools/dashbo
 bench-sampler: install ## sampler vs raw consumer rate, transactional vs at-least-once, peak memory (~10 min)
 	$(PY) -m bench.sampler run
 
+bench-poison: install ## sampler rate with 1% malformed decisions vs a clean topic; every one dead-lettered (~4 min)
+	$(PY) -m bench.sampler_poison
+
 schemas: install ## export the event JSON Schemas to docs/schemas/
 	$(PY) -m tools.export_schemas
 
 clean: down ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas dashboards chaos clean bench-estimates bench-escalation bench-audit bench-sampler
+.PHONY: help install up down test test-unit test-integration test-e2e lint fmt schemas dashboards chaos clean bench-estimates bench-escalation bench-audit bench-sampler bench-poison

@@ -64,6 +64,8 @@ class RunResult:
     task_ids: int
     phases: dict[str, float]
     """Seconds spent decoding, sampling (process), and from process to commit."""
+    cpu_seconds: float
+    """CPU time of this process over the same span."""
 
 
 class SamplerRun:
@@ -118,17 +120,18 @@ class SamplerRun:
 
         def timed_decode(record: Any) -> Any:
             begin = time.perf_counter()
+            if not started:
+                started.append(begin)
+                started.append(time.process_time())
             try:
                 return decode_record(record)
             finally:
                 phases["decode"] += time.perf_counter() - begin
 
-        async def counted(items: Any) -> Any:
+        async def counted(records: Any, decisions: Any) -> Any:
             begin = time.perf_counter()
-            if not started:
-                started.append(begin)
-            outputs = await process(items)
-            counts["batch"] += len(items)
+            outputs = await process(records, decisions)
+            counts["batch"] += len(records)
             counts["batch_tasks"] += sum(1 for o in outputs if o.topic == self.topics.tasks)
             processed_at[0] = time.perf_counter()
             phases["process"] += processed_at[0] - begin
@@ -184,6 +187,7 @@ class SamplerRun:
         try:
             await finished.wait()
             ended = time.perf_counter()
+            cpu = time.process_time() - started[1]
         finally:
             runtime.stop()
             stopping.set()
@@ -199,4 +203,5 @@ class SamplerRun:
             moderators=core.size(),
             task_ids=core.remembered(),
             phases=phases,
+            cpu_seconds=cpu,
         )

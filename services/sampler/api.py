@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import yaml
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.sampler import handlers, repository
@@ -73,12 +73,19 @@ REFUSED: dict[int | str, dict[str, Any]] = {
     },
 )
 async def post_decisions(
-    batch: DecisionBatch, _: SystemCaller, producer: IngestProducer, topics: DeployedTopics
+    batch: DecisionBatch,
+    _: SystemCaller,
+    producer: IngestProducer,
+    topics: DeployedTopics,
+    traceparent: Annotated[
+        str | None, Header(description="W3C trace context the decisions continue")
+    ] = None,
 ) -> JSONResponse:
-    """Accept up to 1,000 decisions; answer once the valid ones are acknowledged by Kafka."""
+    """Accept up to 1,000 decisions; answer once the valid ones are acknowledged by Kafka.
+    Each decision gets a trace of its own unless the request carries a `traceparent`."""
     try:
         result = await handlers.ingest_decisions(
-            items=batch.decisions, producer=producer, topics=topics
+            items=batch.decisions, producer=producer, topics=topics, traceparent=traceparent
         )
     except KafkaError as error:
         raise HTTPException(

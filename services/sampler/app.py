@@ -93,7 +93,7 @@ def decision_runtime(
         topics=[topic],
         group_id=group,
         decode=decode,
-        process=decisions.process,
+        process_batch=decisions.process,
         transactional=transactional,
         batch_max=settings.sampler_batch_max,
         poll_ms=settings.consumer_poll_ms,

@@ -4,7 +4,9 @@ changelog records of the state they changed) and targeting rules (stored in Post
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
+from operator import attrgetter
 
 from aiokafka.structs import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,8 +19,21 @@ from services.sampler.planstore import ScheduleKeeper
 from services.sampler.wire import DecisionRecord, encode_change, encode_task
 from shared.clock import Clock
 from shared.events import TargetingRule
-from shared.kafka.consumer import Incoming, Outgoing, Process
+from shared.kafka.consumer import Incoming, Outgoing, Process, Record
+from shared.observability.tracing import (
+    TRACEPARENT,
+    child_of,
+    trace_id_of,
+    traceparent_of,
+)
 from shared.topics import Topics
+
+log = logging.getLogger(__name__)
+
+_partition_of = attrgetter("partition")
+_timestamp_of = attrgetter("timestamp")
+Emitted = tuple[str, str, str | None]
+"""(decision_id, task_id, trace_id) of a task, logged once its transaction is committed."""
 
 
 class DecisionConsumer:
@@ -42,36 +57,49 @@ class DecisionConsumer:
         self._tasks = topics.tasks
         self._state = topics.sampler_state
         self._clock = clock
-        self._pending: list[BatchOutcome] = []
+        self._pending: list[tuple[BatchOutcome, list[Emitted]]] = []
 
-    async def process(self, items: list[Incoming[DecisionRecord]]) -> Sequence[Outgoing]:
-        """Sample a batch: the tasks and changelog records to produce in its transaction."""
-        batch: list[Seen] = [(i.record.partition, i.event, i.record.timestamp) for i in items]
-        await self._restorer.ensure({seen[0] for seen in batch})
+    async def process(
+        self, records: list[Record], decisions: list[DecisionRecord]
+    ) -> Sequence[Outgoing]:
+        """Sample a batch (the runtime's batch process: records and their decisions): the tasks
+        and changelog records to produce in its transaction."""
+        partitions = list(map(_partition_of, records))
+        batch: list[Seen] = list(
+            zip(partitions, decisions, map(_timestamp_of, records), strict=True)
+        )
+        await self._restorer.ensure(set(partitions))
         outcome = self._core.sample(batch, self._keeper.schedule, now=self._clock.now())
         try:
-            outputs = self._outputs(items, outcome)
+            outputs, emitted = self._outputs(records, outcome)
         except BaseException:
             self._core.discard(outcome)
             raise
-        self._pending.append(outcome)
+        self._pending.append((outcome, emitted))
         return outputs
 
     def _outputs(
-        self, items: list[Incoming[DecisionRecord]], outcome: BatchOutcome
-    ) -> list[Outgoing]:
-        headers = {id(i.event): i.record.headers for i in items if i.record.headers}
+        self, records: list[Record], outcome: BatchOutcome
+    ) -> tuple[list[Outgoing], list[Emitted]]:
         tasks_topic, state_topic, spread = self._tasks, self._state, self._task_partitions
-        outputs = [
-            Outgoing(
-                tasks_topic,
-                encode_task(task),
-                key=task.task_id.encode(),
-                headers=headers.get(id(task.decision), ()),
-                partition=task.partition % spread,
+        outputs: list[Outgoing] = []
+        emitted: list[Emitted] = []
+        for task in outcome.tasks:
+            headers = records[task.index].headers
+            traceparent = child_of(traceparent_of(headers))  # a new trace if it had none
+            outputs.append(
+                Outgoing(
+                    tasks_topic,
+                    encode_task(task),
+                    key=task.task_id.encode(),
+                    headers=[
+                        *((k, v) for k, v in headers or () if k != TRACEPARENT),
+                        (TRACEPARENT, traceparent.encode()),
+                    ],
+                    partition=task.partition % spread,
+                )
             )
-            for task in outcome.tasks
-        ]
+            emitted.append((task.decision.decision_id, task.task_id, trace_id_of(traceparent)))
         outputs += [
             Outgoing(
                 state_topic,
@@ -81,12 +109,13 @@ class DecisionConsumer:
             )
             for change in outcome.changes
         ]
-        return outputs
+        return outputs, emitted
 
     def committed(self) -> None:
-        """The batch is durable: make its state current and count it."""
+        """The batch is durable: make its state current, count it, log each task emitted."""
         self._restorer.committed()
-        for outcome in self._pending:
+        logging_tasks = log.isEnabledFor(logging.INFO)
+        for outcome, emitted in self._pending:
             DECISIONS_SEEN.inc(outcome.decisions)
             counts: dict[tuple[str, str], int] = {}
             for task in outcome.tasks:
@@ -97,6 +126,16 @@ class DecisionConsumer:
                 TASKS_EMITTED.labels(label, stratum).inc(n)
             if outcome.duplicates:
                 DUPLICATES.inc(outcome.duplicates)
+            if logging_tasks:
+                for decision_id, task_id, trace_id in emitted:
+                    log.info(
+                        "task emitted",
+                        extra={
+                            "decision_id": decision_id,
+                            "task_id": task_id,
+                            "trace_id": trace_id,
+                        },
+                    )
         self._pending = []
 
     def rewound(self) -> None:

@@ -45,6 +45,7 @@ from services.sampler.planstore import (
 from services.sampler.schemas import IngestResult, ItemError
 from shared.codec import describe
 from shared.events import Decision, TargetingRule, encode
+from shared.observability.tracing import child_of, kafka_headers
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,16 @@ class SlowCommit(TimeoutError):
 
 
 async def ingest_decisions(
-    *, items: list[dict[str, Any]], producer: AIOKafkaProducer, topics: Topics
+    *,
+    items: list[dict[str, Any]],
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    traceparent: str | None = None,
 ) -> IngestResult:
-    """Validate each decision, produce the valid ones keyed by moderator, wait for acks=all."""
+    """Validate each decision, produce the valid ones keyed by moderator, wait for acks=all.
+
+    Each decision record starts a trace of its own, or continues the caller's `traceparent`
+    (a new span of that trace per decision)."""
     valid: list[Decision] = []
     rejected: list[ItemError] = []
     for index, item in enumerate(items):
@@ -87,7 +95,13 @@ async def ingest_decisions(
                 )
             )
     futures = [
-        await producer.send(topics.decisions, encode(d), key=d.moderator_id.encode()) for d in valid
+        await producer.send(
+            topics.decisions,
+            encode(d),
+            key=d.moderator_id.encode(),
+            headers=kafka_headers(child_of(traceparent)),
+        )
+        for d in valid
     ]
     await asyncio.gather(*futures)
     DECISIONS_INGESTED.labels("accepted").inc(len(valid))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from itertools import chain
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +25,7 @@ from services.sampler.domain.core import ChangeValue, StateChange, TaskDraft
 from shared.codec import MAX_EVENT_BYTES, parse
 from shared.errors import DecodeError
 from shared.events import Decision, encode
+from shared.kafka.consumer import Decoded
 
 ContentTypeValue = Literal[
     "text", "image", "video", "audio", "live_stream", "synthetic_media", "product", "app", "other"
@@ -77,11 +80,26 @@ _MAX_CACHE = 100_000
 _UTC = dt.UTC
 
 _decoder = msgspec.json.Decoder(DecisionRecord)
+_REFUSED = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
+"""What msgspec raises for input it refuses (invalid UTF-8 inside a string is the last one):
+pydantic then judges the record and gives the reason."""
 _encoder = msgspec.json.Encoder()
 _checked_keys: set[tuple[str, str, str, str, str]] = set()
 _checked_moderators: set[str] = set()
 _checked_categories: set[str] = set()
 _checked_markets: set[str] = set()
+
+
+_ID_CHARS = re.compile("[A-Za-z0-9._:@/+=\x00-]*")
+"""Identifier characters, and the separator of a batch's identifiers joined into one string."""
+_LONG_FRACTION = re.compile(rb'"decided_at"\s*:\s*"[^".]*\.[0-9]{7}')
+_DECIDED_AT_KEY = b'"decided_at"'
+_ids_of = attrgetter("decision_id", "content_id")
+_labels_of = attrgetter("queue", "market", "language", "moderator_team", "policy_id")
+_moderator_of = attrgetter("moderator_id")
+_category_of = attrgetter("category")
+_scope_of = attrgetter("territorial_scope")
+_zone_of = attrgetter("decided_at.tzinfo")
 
 
 def _long_fraction(raw: bytes) -> bool:
@@ -153,7 +171,7 @@ def fast_decode(raw: bytes) -> DecisionRecord | None:
     raises UnicodeDecodeError, not its DecodeError, for a string that is not UTF-8."""
     try:
         decision = _decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+    except _REFUSED:
         return None
     if not _checked(decision) or _long_fraction(raw):
         return None
@@ -161,6 +179,146 @@ def fast_decode(raw: bytes) -> DecisionRecord | None:
     if decided.tzinfo is not _UTC:
         decision.decided_at = decided.astimezone(_UTC)
     return decision
+
+
+def _remember(cache: set[Any], values: set[Any]) -> None:
+    if len(cache) + len(values) > _MAX_CACHE:
+        cache.clear()
+    cache |= values
+
+
+def _all_checked(decisions: list[DecisionRecord], raws: list[bytes]) -> bool:
+    """`_checked` and `not _long_fraction` for a whole batch at once: True only if every
+    decision passes both (False: some may not, judge them one by one)."""
+    ids = list(chain.from_iterable(map(_ids_of, decisions)))
+    joined = "\x00".join(ids)
+    if (
+        _ID_CHARS.fullmatch(joined) is None
+        or joined.count("\x00") != len(ids) - 1
+        or min(map(len, ids)) < 1
+        or max(map(len, ids)) > 128
+    ):
+        return False
+    labels = set(map(_labels_of, decisions)) - _checked_keys
+    if any(_KEY.fullmatch("\x00".join(key)) is None for key in labels):
+        return False
+    moderators = set(map(_moderator_of, decisions)) - _checked_moderators
+    if any(_MODERATOR.fullmatch(moderator) is None for moderator in moderators):
+        return False
+    categories = set(map(_category_of, decisions)) - _checked_categories
+    categories.discard(None)
+    if any(len(c) > 96 or _CATEGORY.fullmatch(c) is None for c in categories):
+        return False
+    scopes = [scope for scope in map(_scope_of, decisions) if scope]
+    if scopes:
+        if max(map(len, scopes)) > 64:
+            return False
+        markets = set(chain.from_iterable(scopes)) - _checked_markets
+        if any(_MARKET.fullmatch(market) is None for market in markets):
+            return False
+        _remember(_checked_markets, markets)
+    # Without any \u escape every decision spells its `decided_at` key plainly, so one key per
+    # value over the whole batch means each value's only occurrence is its own key.
+    text = b"\n".join(raws)
+    if (
+        b"\\u" in text
+        or text.count(_DECIDED_AT_KEY) != len(raws)
+        or _LONG_FRACTION.search(text) is not None
+    ):
+        return False
+    _remember(_checked_keys, labels)
+    _remember(_checked_moderators, moderators)
+    _remember(_checked_categories, categories)
+    return True
+
+
+def decode_batch(records: list[ConsumerRecord[bytes, bytes]]) -> Decoded[DecisionRecord]:
+    """A batch decoder for `moderation.decisions`: one msgspec pass and the pattern checks over
+    the whole batch, with the outcomes `decode_record` gives one record at a time (same
+    decisions in the same order, same reasons for the refused). A record msgspec refuses is
+    judged on its own (pydantic gives the reason) without slowing the others; if the batch
+    checks find something they cannot vouch for, every record is judged on its own.
+
+    Not what the service runs: on the benchmark's decisions it measured slower than
+    `decode_record` (about 9 against 6 us a decision of CPU; the per-batch sets, joins and
+    scans cost more than the per-record checks with their caches)."""
+    raws = [record.value for record in records]
+    try:
+        if max(map(len, raws), default=0) > MAX_EVENT_BYTES:
+            raise TypeError("an oversized record")
+        decisions = list(map(_decoder.decode, raws))
+    except (*_REFUSED, TypeError):
+        return _sifted(records)
+    if not decisions:
+        return Decoded([], [], [])
+    if not _all_checked(decisions, raws):
+        return _one_by_one(records)
+    _to_utc(decisions)
+    return Decoded(records, decisions, [])
+
+
+def _to_utc(decisions: list[DecisionRecord]) -> None:
+    if set(map(_zone_of, decisions)) != {_UTC}:
+        for decision in decisions:
+            if decision.decided_at.tzinfo is not _UTC:
+                decision.decided_at = decision.decided_at.astimezone(_UTC)
+
+
+def _sifted(records: list[ConsumerRecord[bytes, bytes]]) -> Decoded[DecisionRecord]:
+    """A batch with records msgspec refuses (poison): those are judged one by one, the others
+    still get the batch checks; the outcomes stay in consumed order."""
+    outcomes: list[DecisionRecord | str | None] = [None] * len(records)
+    plain: list[int] = []
+    decisions: list[DecisionRecord] = []
+    raws: list[bytes] = []
+    for index, record in enumerate(records):
+        raw = record.value
+        if raw is not None and len(raw) <= MAX_EVENT_BYTES:
+            try:
+                decision = _decoder.decode(raw)
+            except _REFUSED:
+                pass
+            else:
+                plain.append(index)
+                decisions.append(decision)
+                raws.append(raw)
+                continue
+        outcomes[index] = _judged(record)
+    if decisions and _all_checked(decisions, raws):
+        _to_utc(decisions)
+        for index, decision in zip(plain, decisions, strict=True):
+            outcomes[index] = decision
+    else:
+        for index in plain:
+            outcomes[index] = _judged(records[index])
+    decoded: Decoded[DecisionRecord] = Decoded([], [], [])
+    for record, outcome in zip(records, outcomes, strict=True):
+        if isinstance(outcome, str):
+            decoded.refused.append((record, outcome))
+        elif outcome is not None:
+            decoded.records.append(record)
+            decoded.events.append(outcome)
+    return decoded
+
+
+def _judged(record: ConsumerRecord[bytes, bytes]) -> DecisionRecord | str:
+    """`decode_record`'s outcome: the decision, or the reason it is refused."""
+    try:
+        return decode_record(record)
+    except DecodeError as error:
+        return error.reason
+
+
+def _one_by_one(records: list[ConsumerRecord[bytes, bytes]]) -> Decoded[DecisionRecord]:
+    decoded: Decoded[DecisionRecord] = Decoded([], [], [])
+    for record in records:
+        outcome = _judged(record)
+        if isinstance(outcome, str):
+            decoded.refused.append((record, outcome))
+            continue
+        decoded.records.append(record)
+        decoded.events.append(outcome)
+    return decoded
 
 
 def from_event(decision: Decision) -> DecisionRecord:
@@ -187,7 +345,7 @@ def decode_record(record: ConsumerRecord[bytes, bytes]) -> DecisionRecord:
     if raw is not None and len(raw) <= MAX_EVENT_BYTES:
         try:
             decision = _decoder.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        except _REFUSED:
             return decode_decision(raw)
         if _checked(decision) and not _long_fraction(raw):
             decided = decision.decided_at

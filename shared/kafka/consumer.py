@@ -13,6 +13,11 @@ outputs, the dead letters and the consumed offsets durable together:
 A transient failure (broker or database away) rewinds the batch and retries with backoff;
 a record that fails on its own is parked on the dead-letter topic with the error.
 
+A hot stream can hand the runtime whole batches instead (`decode_batch`, `process_batch`):
+the batch decoder returns the records it decoded with their events as two parallel lists plus
+the records it refused with their reasons, and the batch process receives the two lists, so
+no per-record wrapper is built. The semantics are the same.
+
 A stateful `process` (one that keeps in-memory state derived from the records) stages its
 changes and uses the optional hooks: `on_committed` after a batch is durable, `on_rewound`
 when a batch is rewound for a retry (its staged changes must be dropped), `on_assigned` and
@@ -67,8 +72,19 @@ class Outgoing:
     """An explicit partition (a changelog co-partitioned with its input); None: by key."""
 
 
+class Decoded(NamedTuple, Generic[T]):
+    """What a batch decoder returns: the records it decoded and their events (parallel lists,
+    in consumed order), and the records it refused, each with the dead letter's reason."""
+
+    records: list[Record]
+    events: list[T]
+    refused: list[tuple[Record, str]]
+
+
 Decode = Callable[[Record], T]
 Process = Callable[[list[Incoming[T]]], Awaitable[Sequence[Outgoing]]]
+BatchDecode = Callable[[list[Record]], Decoded[T]]
+BatchProcess = Callable[[list[Record], list[T]], Awaitable[Sequence[Outgoing]]]
 Hook = Callable[[], None]
 PartitionsHook = Callable[[set[TopicPartition]], None]
 
@@ -108,8 +124,10 @@ class ConsumerRuntime(Generic[T]):
         producer: AIOKafkaProducer,
         topics: Sequence[str],
         group_id: str,
-        decode: Decode[T],
-        process: Process[T],
+        decode: Decode[T] | None = None,
+        process: Process[T] | None = None,
+        decode_batch: BatchDecode[T] | None = None,
+        process_batch: BatchProcess[T] | None = None,
         transactional: bool = False,
         batch_max: int = 500,
         poll_ms: int = 200,
@@ -126,8 +144,14 @@ class ConsumerRuntime(Generic[T]):
         self._producer = producer
         self._topics = list(topics)
         self._group_id = group_id
-        self._decode = decode
-        self._process = process
+        if (decode is None) == (decode_batch is None) or (process is None) == (
+            process_batch is None
+        ):
+            raise TypeError(
+                "give one of decode and decode_batch, and one of process and process_batch"
+            )
+        self._decode = decode_batch or _decoding_each(decode)  # type: ignore[arg-type]
+        self._process = process_batch or _processing_items(process)  # type: ignore[arg-type]
         self._transactional = transactional
         self._batch_max = batch_max
         self._poll_ms = poll_ms
@@ -175,7 +199,7 @@ class ConsumerRuntime(Generic[T]):
             started = time.perf_counter()
             try:
                 async with self._batch_lock:
-                    await self._handle(records)
+                    await self._handle(batch, records)
             except Exception as error:
                 if not is_transient(error):
                     raise
@@ -209,19 +233,13 @@ class ConsumerRuntime(Generic[T]):
             return  # a rebalance or a broker away: the next idle poll tries again
         self._committed.update(moved)
 
-    async def _handle(self, records: list[Record]) -> None:
-        decoded: list[Incoming[T]] = []
-        letters: list[DeadLetter] = []
-        for record in records:
-            try:
-                decoded.append(Incoming(record, self._decode(record)))
-            except DecodeError as error:
-                letters.append(self._dead(record, error.reason))
-            except Exception as error:  # a decoder bug must not stop the stream: park the record
-                log.exception("decoder raised %s; record dead-lettered", type(error).__name__)
-                letters.append(self._dead(record, f"undecodable: {type(error).__name__}: {error}"))
-        outputs = await self._process_isolating_failures(decoded, letters)
-        offsets = _next_offsets(records)
+    async def _handle(
+        self, batch: dict[TopicPartition, list[Record]], records: list[Record]
+    ) -> None:
+        decoded = self._decode(records)
+        letters = [self._dead(record, reason) for record, reason in decoded.refused]
+        outputs = await self._process_isolating_failures(decoded.records, decoded.events, letters)
+        offsets = _next_offsets(batch)
         if self._transactional:
             await self._commit_transaction(outputs, letters, offsets)
         else:
@@ -229,33 +247,33 @@ class ConsumerRuntime(Generic[T]):
         if self._on_committed is not None:
             self._on_committed()
         self._committed.update(offsets)
-        self._count(records, letters)
+        self._count(batch, letters)
         if self._log_records:
-            for item in decoded:
-                _log_processed(item.record, item.event)
+            for record, event in zip(decoded.records, decoded.events, strict=True):
+                _log_processed(record, event)
 
     async def _process_isolating_failures(
-        self, decoded: list[Incoming[T]], letters: list[DeadLetter]
+        self, records: list[Record], events: list[T], letters: list[DeadLetter]
     ) -> list[Outgoing]:
-        if not decoded:
+        if not records:
             return []
         try:
-            return list(await self._process(decoded))
+            return list(await self._process(records, events))
         except Exception as error:
             if is_transient(error):
                 raise
-            if len(decoded) == 1:
-                letters.append(self._dead(decoded[0].record, _processing_reason(error)))
+            if len(records) == 1:
+                letters.append(self._dead(records[0], _processing_reason(error)))
                 return []
             log.warning("batch processing failed; retrying record by record")
         outputs: list[Outgoing] = []
-        for item in decoded:
+        for record, event in zip(records, events, strict=True):
             try:
-                outputs.extend(await self._process([item]))
+                outputs.extend(await self._process([record], [event]))
             except Exception as error:
                 if is_transient(error):
                     raise
-                letters.append(self._dead(item.record, _processing_reason(error)))
+                letters.append(self._dead(record, _processing_reason(error)))
         return outputs
 
     async def _commit_transaction(
@@ -306,14 +324,17 @@ class ConsumerRuntime(Generic[T]):
             if part and tp in self._consumer.assignment():
                 self._consumer.seek(tp, part[0].offset)
 
-    def _count(self, records: list[Record], letters: list[DeadLetter]) -> None:
+    def _count(self, batch: dict[TopicPartition, list[Record]], letters: list[DeadLetter]) -> None:
         consumed: dict[str, int] = {}
-        for record in records:
-            consumed[record.topic] = consumed.get(record.topic, 0) + 1
+        for tp, part in batch.items():
+            consumed[tp.topic] = consumed.get(tp.topic, 0) + len(part)
         for topic, n in consumed.items():
             self._metrics.consumed.labels(topic).inc(n)
+        dead: dict[str, int] = {}
         for letter in letters:
-            self._metrics.dead_lettered.labels(letter.topic).inc()
+            dead[letter.topic] = dead.get(letter.topic, 0) + 1
+        for topic, n in dead.items():
+            self._metrics.dead_lettered.labels(topic).inc(n)
 
     def _report_lag(self) -> None:
         for tp in self._consumer.assignment():
@@ -355,15 +376,40 @@ async def send_outputs(
     return futures
 
 
-def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
-    last: dict[tuple[str, int], int] = {}
-    for record in records:
-        key = (record.topic, record.partition)
-        if record.offset >= last.get(key, -1):
-            last[key] = record.offset
-    return {
-        TopicPartition(topic, partition): offset + 1 for (topic, partition), offset in last.items()
-    }
+def _next_offsets(batch: dict[TopicPartition, list[Record]]) -> dict[TopicPartition, int]:
+    """The offset after each partition's last record (a fetch lists them in offset order)."""
+    return {tp: part[-1].offset + 1 for tp, part in batch.items() if part}
+
+
+def _decoding_each(decode: Decode[T]) -> BatchDecode[T]:
+    """A batch decoder from a record decoder (DecodeError refuses a record)."""
+
+    def decode_batch(records: list[Record]) -> Decoded[T]:
+        decoded: Decoded[T] = Decoded([], [], [])
+        for record in records:
+            try:
+                event = decode(record)
+            except DecodeError as error:
+                decoded.refused.append((record, error.reason))
+                continue
+            except Exception as error:  # a decoder bug must not stop the stream: park the record
+                log.exception("decoder raised %s; record dead-lettered", type(error).__name__)
+                decoded.refused.append((record, f"undecodable: {type(error).__name__}: {error}"))
+                continue
+            decoded.records.append(record)
+            decoded.events.append(event)
+        return decoded
+
+    return decode_batch
+
+
+def _processing_items(process: Process[T]) -> BatchProcess[T]:
+    """A batch process from a process of `Incoming` items."""
+
+    async def process_batch(records: list[Record], events: list[T]) -> Sequence[Outgoing]:
+        return await process([Incoming(r, e) for r, e in zip(records, events, strict=True)])
+
+    return process_batch
 
 
 _EVENT_IDS = ("decision_id", "task_id", "verdict_id", "dispute_id", "signal_id", "escalation_id")

@@ -16,7 +16,7 @@ from services.sampler.domain.core import (
     Seen,
     TaskDraft,
 )
-from services.sampler.domain.selection import draw
+from services.sampler.domain.selection import TargetingEntry, draw
 from shared.events import TaskReason
 from shared.ids import task_id
 from tests.support.builders import NOW
@@ -255,3 +255,67 @@ def test_the_fast_task_id_is_the_shared_task_id() -> None:
 
     for decision_id in ["d-1", "demo-7-0000000001", "é/ü:@+=", "x" * 128]:
         assert fast_task_id(decision_id) == task_id(decision_id, "audit")
+
+
+def test_the_quick_rejection_selects_exactly_what_assessing_every_decision_selects() -> None:
+    """Most draws are rejected against the cell's ceiling without an exact probability: the
+    tasks must be those (and only those) whose draw is under the assessed probability."""
+    t = NOW.timestamp()
+    document: dict[str, Any] = {
+        "salt": "q",
+        "base_rate": 0.02,
+        "floor": 0.001,
+        "strata": ["market"],
+        "rates": [{"match": {"market": ["US"]}, "rate": 0.08}],
+        "risk": {
+            "severity": {"critical": 0.5},
+            "low_confidence": {"below": 0.6, "rate": 0.3},
+            "new_moderators": {"days": 30, "rate": 0.2},
+            "policy_changes": {"days": 60, "rate": 0.1},
+            "targeted": [{"moderator_id": "mod-3", "until": "2030-01-01T00:00:00Z", "rate": 0.7}],
+        },
+    }
+    targeting = [
+        TargetingEntry(
+            rule_id="r1",
+            effective_from=t - 3600,
+            updated_at=t - 3600,
+            moderator_id="mod-5",
+            market=None,
+            policy_id=None,
+            rate=0.9,
+            active=True,
+            expires_at=t + 3600,
+        )
+    ]
+    schedule = a_schedule(a_revision(document), targeting=targeting)
+    items = [
+        seen(
+            a_record(
+                decision_id=f"quick-{i}",
+                moderator_id=f"mod-{i % 7}",
+                moderator_kind="machine" if i % 3 == 0 else "human",
+                confidence=(i % 10) / 10 if i % 3 == 0 else None,
+                moderator_started_at=dt.date(2026, 11, 1) if i % 4 == 0 else None,
+                market=["KR", "US", "DE"][i % 3],
+                language=["ko", "en", "de"][i % 3],
+                policy_id="child_safety" if i % 11 == 0 else "hate_speech" if i % 5 else "spam",
+                policy_version=2 if i % 11 and i % 5 else 1,
+                decided_at=NOW + dt.timedelta(seconds=i),
+            )
+        )
+        for i in range(4000)
+    ]
+    tasks = a_core().sample(items, schedule, now=NOW).tasks
+    selector = schedule.at(t)
+    expected = []
+    for _, decision, _ in items:
+        assessed = selector.assess(decision, decision.decided_at.timestamp())
+        if draw(decision.decision_id, "q") < assessed.probability:
+            expected.append((task_id(decision.decision_id, "audit"), *assessed[:2]))
+    assert [(t.task_id, t.probability, t.reasons[0]) for t in tasks] == expected
+    assert {reason for _, _, reason in expected} == {
+        TaskReason.UNIFORM,
+        TaskReason.RISK,
+        TaskReason.TARGETED,
+    }

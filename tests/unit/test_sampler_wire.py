@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any, get_args
 
 import msgspec
@@ -22,8 +23,10 @@ from services.sampler.wire import (
     DecisionRecord,
     ModeratorKindValue,
     SourceValue,
+    decode_batch,
     decode_change,
     decode_decision,
+    decode_record,
     encode_change,
     encode_task,
     fast_decode,
@@ -42,6 +45,7 @@ from shared.events import (
     TaskReason,
     encode,
 )
+from tests.support import poison
 from tests.support.builders import NOW, a_decision
 
 VALID: dict[str, Any] = json.loads(
@@ -235,6 +239,7 @@ def test_an_encoded_task_is_a_valid_task_event() -> None:
         task_id="t-1",
         decision=decision,
         partition=0,
+        index=0,
         plan_id="plan-a",
         plan_version=3,
         stratum="queue=video|market=KR",
@@ -280,3 +285,92 @@ def test_changelog_values_round_trip(change: StateChange) -> None:
 )
 def test_ordinary_decisions_take_the_fast_path(raw: bytes) -> None:
     assert fast_decode(raw) is not None
+
+
+@dataclass
+class RawRecord:
+    value: bytes | None
+
+
+def judged_one_by_one(records: list[RawRecord]) -> list[tuple[int, DecisionRecord | str]]:
+    outcomes: list[tuple[int, DecisionRecord | str]] = []
+    for index, record in enumerate(records):
+        try:
+            outcomes.append((index, decode_record(record)))  # type: ignore[arg-type]
+        except DecodeError as error:
+            outcomes.append((index, error.reason))
+    return outcomes
+
+
+def judged_as_a_batch(records: list[RawRecord]) -> list[tuple[int, DecisionRecord | str]]:
+    decoded = decode_batch(records)  # type: ignore[arg-type]
+    position = {id(record): index for index, record in enumerate(records)}
+    outcomes: list[tuple[int, DecisionRecord | str]] = [
+        (position[id(record)], event)
+        for record, event in zip(decoded.records, decoded.events, strict=True)
+    ]
+    outcomes += [(position[id(record)], reason) for record, reason in decoded.refused]
+    return sorted(outcomes, key=lambda outcome: outcome[0])
+
+
+ORDINARY = st.builds(
+    lambda n, moderator, market, zone, fraction: with_fields(
+        decision_id=f"d-{n}",
+        moderator_id=f"mod-{moderator}",
+        market=market,
+        decided_at=f"2026-11-20T10:11:12{fraction}{zone}",
+    ),
+    st.integers(0, 10**6),
+    st.integers(0, 50),
+    st.sampled_from(["KR", "US", "DE"]),
+    st.sampled_from(["Z", "+09:00", "-01:30"]),
+    st.sampled_from(["", ".5", ".123456"]),
+)
+"""Decisions the fast path takes."""
+UNUSUAL = st.one_of(
+    st.builds(
+        lambda changes: with_fields(**changes),
+        st.dictionaries(st.sampled_from([*VALID, "schema_", "other"]), VALUES, max_size=2),
+    ),
+    st.sampled_from(
+        [
+            None,
+            with_fields(decided_at="2026-11-20T10:11:12.1234567Z"),
+            with_fields().replace(b'"decided_at"', b'"decided\\u005fat"'),
+            with_fields(content_ref='"decided_at": "2026-11-20T10:11:12.1234567Z"'),
+            with_fields(decision_id="has spaces"),
+            with_fields(queue="Video"),
+            with_fields(category="statement_category_x"),
+            with_fields(territorial_scope=["KR", "kr"]),
+        ]
+    ),
+    poison.malformed,
+)
+"""Poison, and decisions only pydantic can judge (or refuse)."""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(ORDINARY, ORDINARY, ORDINARY, UNUSUAL).map(RawRecord), min_size=1, max_size=40
+    )
+)
+def test_a_batch_is_decoded_as_its_records_are_one_by_one(records: list[RawRecord]) -> None:
+    """The batch decoder's outcomes are decode_record's: the same decisions in consumed order,
+    the same records refused with the same reasons."""
+    assert judged_as_a_batch(records) == judged_one_by_one(records)
+
+
+def test_a_poisoned_batch_keeps_the_fast_path_for_its_valid_records() -> None:
+    records = [RawRecord(with_fields(decision_id=f"d-{i}")) for i in range(20)]
+    records[7] = RawRecord(b"{not json")
+    decoded = decode_batch(records)  # type: ignore[arg-type]
+    assert [record for record, _ in decoded.refused] == [records[7]]
+    assert [d.decision_id for d in decoded.events] == [f"d-{i}" for i in range(20) if i != 7]
+
+
+def test_a_decision_in_a_wrong_encoding_is_refused_with_a_reason() -> None:
+    raw = json.dumps({**VALID, "queue": "vidéo"}, ensure_ascii=False).encode("latin-1")
+    with pytest.raises(DecodeError) as refused:
+        decode_record(RawRecord(raw))  # type: ignore[arg-type]
+    assert refused.value.reason

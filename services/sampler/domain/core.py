@@ -108,6 +108,8 @@ class TaskDraft:
     decision: DecisionLike
     partition: int
     """The input partition the decision came from."""
+    index: int
+    """The decision's position in the batch given to `sample`."""
     plan_id: str
     plan_version: int
     stratum: str
@@ -240,11 +242,14 @@ class SamplerCore:
         tasks = out.tasks
         task_days: list[int] = []
         last_start = schedule.last_start
-        last = schedule.at(last_start) if schedule.revisions else None
+        last = schedule.at(last_start)  # the default plan's selector when there is no revision
         blake2b, from_bytes = hashlib.blake2b, int.from_bytes
         hour, hour_count, iday, threshold = -1, 0, 0, 1.0
         partition_of_state, state = -1, PartitionState()
-        for partition, decision, timestamp_ms in items:
+        selector = last
+        cells, cell_key, prefix, targets = last.cells, last.cell_key, last.prefix, last.targets
+        probability, reason = 0.0, TaskReason.UNIFORM
+        for index, (partition, decision, timestamp_ms) in enumerate(items):
             decided = decision.decided_at.timestamp()
             instant = timestamp_ms / 1000.0
             if decided < instant:
@@ -254,10 +259,16 @@ class SamplerCore:
                     f"decision {decision.decision_id} is seen at {instant:.0f}, after the plan "
                     f"schedule's horizon {horizon:.0f}; waiting for the next reload"
                 )
-            selector = last if last is not None and instant >= last_start else schedule.at(instant)
-            probability, reason, cell = selector.assess(decision, instant)
+            in_force = last if instant >= last_start else schedule.at(instant)
+            if in_force is not selector:
+                selector = in_force
+                cells, cell_key = selector.cells, selector.cell_key
+                prefix, targets = selector.prefix, selector.targets
+            cell = cells.get(cell_key(decision))
+            if cell is None:
+                cell = selector.cell(decision)
             decision_id = decision.decision_id
-            digest = blake2b(selector.prefix + decision_id.encode(), digest_size=8).digest()
+            digest = blake2b(prefix + decision_id.encode(), digest_size=8).digest()
             x = from_bytes(digest, "big") * _INVERSE
             if instant // 3600 != hour:  # batches mostly stay within one hour: count in runs
                 if hour_count:
@@ -272,9 +283,17 @@ class SamplerCore:
                 state, partition_of_state = parts[partition], partition
             if iday > state.watermark:
                 self._advance(partition, state, iday, changes)
-            selected = x < probability
-            if not selected and not cell.quota:
-                continue
+            # Most decisions are not selected: a draw above every design probability of the cell
+            # (and above the targeted rate, if any) needs no exact probability.
+            if x >= cell.ceiling and (not targets or x >= selector.targeted(decision, instant)):
+                if not cell.quota:
+                    continue
+                selected = False
+            else:
+                probability, reason, cell = selector.assess(decision, instant)
+                selected = x < probability
+                if not selected and not cell.quota:
+                    continue
             if decision_id in state.seen:
                 out.duplicates += 1
                 continue
@@ -305,7 +324,9 @@ class SamplerCore:
             state.seen[decision_id] = day
             state.by_day.setdefault(day, []).append(decision_id)
             changes[(partition, TASK + decision_id)] = day
-            tasks.append(self._draft(selector, decision, partition, cell, reason, design, now))
+            tasks.append(
+                self._draft(selector, decision, partition, index, cell, reason, design, now)
+            )
             task_days.append(iday)
         if hour_count:
             hours[hour] = hours.get(hour, 0) + hour_count
@@ -317,6 +338,7 @@ class SamplerCore:
         selector: Selector,
         decision: DecisionLike,
         partition: int,
+        index: int,
         cell: Cell,
         reason: TaskReason,
         probability: float | None,
@@ -342,6 +364,7 @@ class SamplerCore:
             task_id=task_id(decision.decision_id),
             decision=decision,
             partition=partition,
+            index=index,
             plan_id=revision.plan_id,
             plan_version=revision.version,
             stratum=cell.stratum,

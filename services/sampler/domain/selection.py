@@ -202,6 +202,9 @@ class Cell:
     critical: bool
     scale: float
     quota: bool
+    ceiling: float
+    """No decision of the cell gets a design probability above this (risk rules included,
+    targeted rates not): a draw at or above it is not selected by design."""
 
 
 class Assessment(NamedTuple):
@@ -242,7 +245,8 @@ class Selector:
         """`draw(id, salt)` is `draw_bytes(prefix + id.encode())`: the hot path's form."""
         self.facts = facts
         self.targeting = targeting
-        self._cells: dict[tuple[str, ...], Cell] = {}
+        self.cells: dict[tuple[str, ...], Cell] = {}
+        """Cells by `cell_key(decision)`; read directly on the hot path, filled by `cell`."""
         self._max_cells = max_cells
         self._rates = [(_compile(r.match), r.rate) for r in plan.rates]
         self._pools = [(_compile(p.match), p.name) for p in plan.pools]
@@ -251,7 +255,7 @@ class Selector:
         used.update(name for match, _ in [*self._rates, *self._pools] for name, _ in match)
         if plan.quota is not None:
             used.add("moderator_kind")
-        self._key = attrgetter(*(f for f in _CELL_FIELDS if f in used))
+        self.cell_key = attrgetter(*(f for f in _CELL_FIELDS if f in used))
         """The fields a cell depends on (only those the plan reads: fewer cells to cache)."""
         self._allocated = dict(revision.allocation.rates) if revision.allocation else {}
         risk = plan.risk
@@ -267,7 +271,9 @@ class Selector:
         self._tenure_days = self._tenure.days if self._tenure else 0
         self._change_rate = self._changes.rate if self._changes else 0.0
         self._change_days = self._changes.days if self._changes else 0
-        self._targets = bool(self._reviews or targeting.by_moderator or targeting.by_market_policy)
+        self.targets = bool(self._reviews or targeting.by_moderator or targeting.by_market_policy)
+        """Whether any targeted rate may apply (then `targeted` must be asked)."""
+        self._top_risk = max(self._low_rate, self._tenure_rate, self._change_rate)
         self._quota_kinds = (
             frozenset(k.value for k in plan.quota.moderator_kinds) if plan.quota else frozenset()
         )
@@ -276,13 +282,13 @@ class Selector:
 
     def cell(self, decision: DecisionLike) -> Cell:
         """The cached cell of the decision's stratifying fields."""
-        key: tuple[str, ...] = self._key(decision)
-        found = self._cells.get(key)
+        key: tuple[str, ...] = self.cell_key(decision)
+        found = self.cells.get(key)
         if found is None:
             found = self._new_cell(decision)
-            if len(self._cells) >= self._max_cells:
-                self._cells.clear()
-            self._cells[key] = found
+            if len(self.cells) >= self._max_cells:
+                self.cells.clear()
+            self.cells[key] = found
         return found
 
     def _new_cell(self, decision: DecisionLike) -> Cell:
@@ -297,19 +303,23 @@ class Selector:
                 (rate for match, rate in self._rates if _matches(match, decision)), plan.base_rate
             )
         severity = self.facts.severity.get(decision.policy_id)
+        severity_rate = self._severity.get(severity, 0.0) if severity is not None else 0.0
+        scale = self.revision.scales.get(pool, 1.0)
+        highest = max(base, severity_rate, self._top_risk if self._risky else 0.0)
         return Cell(
             stratum=stratum,
             pool=pool,
             base=base,
-            severity_rate=self._severity.get(severity, 0.0) if severity is not None else 0.0,
+            severity_rate=severity_rate,
             critical=severity is Severity.CRITICAL,
-            scale=self.revision.scales.get(pool, 1.0),
+            scale=scale,
             quota=decision.moderator_kind in self._quota_kinds,
+            ceiling=max(min(1.0, highest * scale), self.floor),
         )
 
     def assess(self, decision: DecisionLike, instant: float) -> Assessment:
         """The probability the plan gives the decision seen at `instant` (epoch seconds)."""
-        cell = self._cells.get(self._key(decision))
+        cell = self.cells.get(self.cell_key(decision))
         if cell is None:
             cell = self.cell(decision)
         raw = cell.base
@@ -323,7 +333,7 @@ class Selector:
             probability = 1.0
         if probability < self.floor:
             probability = self.floor
-        if self._targets:
+        if self.targets:
             targeted = self.targeted(decision, instant)
             if targeted > probability:
                 probability = targeted
