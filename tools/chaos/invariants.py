@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from shared.ids import task_id
-from shared.kafka.dlq import H_REASON, header
+from shared.kafka.dlq import H_REASON, H_TRUNCATED, MAX_DLQ_VALUE_BYTES, header
 from shared.taxonomy import load_taxonomy
 from tools.chaos.system import ChaosSystem
 from tools.chaos.workload import Workload
@@ -149,22 +149,30 @@ async def check_all(system: ChaosSystem, workload: Workload, want: Expected) -> 
         )
     )
     sent = [
-        r.value
+        _as_dead_lettered(r.value)
         for r in await read_all(bootstrap, topics.decisions, timeout_s=120)
         if r.value in workload.malformed
     ]
     dead = await read_all(bootstrap, topics.name("moderation.decisions.dlq"), timeout_s=60)
     reasons = [header(r, H_REASON) for r in dead]
+    parked = [(r.value, int(header(r, H_TRUNCATED) or len(r.value or b""))) for r in dead]
     checks.append(
         Check(
             "every malformed decision dead-lettered once, with a reason",
-            sorted(r.value for r in dead) == sorted(sent) and all(reasons),
+            sorted(parked) == sorted(sent) and all(reasons),
             f"{len(sent)} malformed on the input topic ({workload.poisoned} produced, "
             f"{len(set(sent))} kinds), {len(dead)} on the dead-letter topic, "
             f"{sum(1 for r in reasons if r)} with a reason",
         )
     )
     return checks
+
+
+def _as_dead_lettered(value: bytes | None) -> tuple[bytes | None, int]:
+    """A malformed record as the dead-letter topic keeps it: its value (cut to the DLQ's limit,
+    the original size in a header) and its original size."""
+    size = len(value or b"")
+    return (value[:MAX_DLQ_VALUE_BYTES] if value else value), size
 
 
 async def consumer_lag(bootstrap: str, prefix: str) -> dict[str, int]:
