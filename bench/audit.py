@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import secrets
 import tempfile
 import time
 import uuid
@@ -132,11 +133,14 @@ async def http_bench(infra: Infra, args: argparse.Namespace, tag: str) -> tuple[
     baseline_db = await fresh_database(infra, f"bench_baseline_{tag}", migrate=False)
     topics = Topics(prefix=f"bench{tag}.")
     await ensure_topics(infra.bootstrap, topics)
+    # a secret of the run's own: outside development the services refuse the built-in one
+    secret = secrets.token_urlsafe(32)
     settings = Settings(
         environment="test",
         kafka_bootstrap=infra.bootstrap,
         database_url=audit_db,
         topic_prefix=topics.prefix,
+        auth_secret=secret,
     )
     engine = build_engine(settings)
     sessions = build_sessions(engine)
@@ -184,6 +188,7 @@ async def http_bench(infra: Infra, args: argparse.Namespace, tag: str) -> tuple[
         "MODQA_KAFKA_BOOTSTRAP": infra.bootstrap,
         "MODQA_DATABASE_URL": audit_db,
         "MODQA_TOPIC_PREFIX": topics.prefix,
+        "MODQA_AUTH_SECRET": secret,
         "MODQA_LOG_LEVEL": "WARNING",
     }
     audit_load = Load(seconds=args.seconds)

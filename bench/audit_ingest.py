@@ -4,6 +4,7 @@ run by the same consumer runtime on the same topic."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable, Sequence
 
@@ -46,7 +47,12 @@ async def ingest(
     """Seconds from the first consumed batch until all `n` tasks are stored."""
     database = f"bench_ingest_{name}_{tag}"
     url = await fresh_database(infra, database, migrate=True)
-    settings = Settings(environment="test", kafka_bootstrap=infra.bootstrap, database_url=url)
+    settings = Settings(
+        environment="test",
+        kafka_bootstrap=infra.bootstrap,
+        database_url=url,
+        auth_secret=secrets.token_urlsafe(32),
+    )
     engine = build_engine(settings)
     sessions = build_sessions(engine)
     inner = make(sessions)
