@@ -283,11 +283,18 @@ class ConsumerRuntime(Generic[T]):
         offsets: dict[TopicPartition, int],
     ) -> None:
         async with self._producer.transaction():
-            await send_outputs(self._producer, outputs)
+            futures = await send_outputs(self._producer, outputs)
             for letter in letters:
-                await self._producer.send(
-                    letter.topic, letter.value, key=letter.key, headers=letter.headers
+                futures.append(
+                    await self._producer.send(
+                        letter.topic, letter.value, key=letter.key, headers=letter.headers
+                    )
                 )
+            # every record must be acknowledged before the commit: a batch the broker refused
+            # (e.g. out of order after a broker restart lost its tail) raises here, and the
+            # transaction aborts instead of committing without it (seen in make chaos)
+            if futures:
+                await asyncio.gather(*futures)
             await self._producer.send_offsets_to_transaction(offsets, self._group_id)
 
     async def _commit_durable(
