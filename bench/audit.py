@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
-import secrets
 import tempfile
 import time
 import uuid
@@ -34,6 +33,7 @@ import httpx
 from bench.audit_infra import NOW, Infra, bench_task, drop_database, fresh_database, infrastructure
 from bench.audit_ingest import ingest_bench
 from bench.baseline_app import CREATE_TABLE
+from bench.settings import BENCH_AUTH_SECRET
 from services.audit import handlers, handlers_admin
 from shared.auth import Role, issue_token
 from shared.db.engine import build_engine, build_sessions
@@ -133,8 +133,7 @@ async def http_bench(infra: Infra, args: argparse.Namespace, tag: str) -> tuple[
     baseline_db = await fresh_database(infra, f"bench_baseline_{tag}", migrate=False)
     topics = Topics(prefix=f"bench{tag}.")
     await ensure_topics(infra.bootstrap, topics)
-    # a secret of the run's own: outside development the services refuse the built-in one
-    secret = secrets.token_urlsafe(32)
+    secret = BENCH_AUTH_SECRET
     settings = Settings(
         environment="test",
         kafka_bootstrap=infra.bootstrap,

@@ -4,7 +4,6 @@ run by the same consumer runtime on the same topic."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable, Sequence
 
@@ -12,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.audit_infra import Infra, bench_task, drop_database, fresh_database
+from bench.settings import BENCH_AUTH_SECRET
 from services.audit import repository as repo
 from services.audit.consumers import task_processor
 from shared.codec import record_decoder
@@ -51,7 +51,7 @@ async def ingest(
         environment="test",
         kafka_bootstrap=infra.bootstrap,
         database_url=url,
-        auth_secret=secrets.token_urlsafe(32),
+        auth_secret=BENCH_AUTH_SECRET,
     )
     engine = build_engine(settings)
     sessions = build_sessions(engine)

@@ -30,11 +30,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from bench.settings import BENCH_AUTH_SECRET
 from shared.observability.tracing import kafka_headers, new_traceparent
 from shared.settings import Settings
-
-BENCH_AUTH_SECRET = "modqa-bench-secret-not-for-any-deployment"
-"""Outside development the settings refuse the built-in secret; nothing here checks tokens."""
 
 PLAN: dict[str, Any] = {
     "description": "benchmark plan: every strategy on the hot path",
