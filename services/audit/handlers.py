@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.audit import driver
 from services.audit import repository as repo
 from services.audit.catalog import Catalog
 from services.audit.domain.scoring import Scorecard
 from services.audit.domain.verdicts import LeaseStatus, TaskStatus, pool_status
+from services.audit.driver import Columns
 from services.audit.errors import Conflict, NotFound, Refused
 from shared.events import Task
 
@@ -30,7 +32,7 @@ SYSTEM_ACTOR = "modqa-audit"
 class Claimed:
     """A task just leased to an auditor: the task, the lease, and the scorecard to answer."""
 
-    task: Row[Any]
+    task: Columns
     lease_expires_at: dt.datetime
     scorecard: Scorecard | None
 
@@ -56,17 +58,17 @@ async def claim_next_task(
     lease: dt.timedelta,
 ) -> Claimed | None:
     """Lease the auditor's best next task, or None when there is none for them."""
-    async with sessions.begin() as session:
-        task = await repo.pick_task(session, auditor_id=auditor_id)
+    async with driver.transaction(sessions) as tx:
+        task = await repo.pick_task(tx, auditor_id=auditor_id)
         if task is None:
-            if not await repo.can_claim(session, auditor_id):
+            if not await repo.can_claim(tx.session, auditor_id):
                 raise Refused(
                     f"'{auditor_id}' is not an active registered auditor; a lead registers "
                     "auditors with PUT /v1/auditors/{auditor_id}"
                 )
             return None
         scorecard = (
-            await catalog.scorecard(session, task.scorecard_id, task.scorecard_version)
+            await catalog.scorecard(tx.session, task.scorecard_id, task.scorecard_version)
             if task.scorecard_id
             else None
         )
@@ -79,7 +81,7 @@ async def claim_next_task(
             lapsed=task.status == TaskStatus.EXPIRED,
         )
         await repo.record_claim(
-            session,
+            tx,
             lease=repo.new_lease(
                 task_id=task.task_id,
                 auditor_id=auditor_id,

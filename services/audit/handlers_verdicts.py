@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 
-from services.audit import metrics
+from services.audit import driver, metrics
 from services.audit import repository as repo
 from services.audit import repository_verdicts as verdicts_repo
 from services.audit.catalog import Catalog
@@ -36,6 +34,7 @@ from services.audit.domain.verdicts import (
     same_judgement,
     with_notes,
 )
+from services.audit.driver import Columns, JsonText
 from services.audit.errors import Conflict, NotFound, Refused
 from services.audit.handlers import SYSTEM_ACTOR
 from services.audit.tables import outbox
@@ -68,13 +67,16 @@ def _score(
 
 
 def verdict_message(
-    topics: Topics, verdict: Verdict, task_traceparent: str | None = None
+    topics: Topics,
+    verdict: Verdict,
+    task_traceparent: str | None = None,
+    encoded: bytes | None = None,
 ) -> OutboxMessage:
-    """The verdict event, in a new span of its task's trace (a new trace for a task that
-    arrived without one)."""
+    """The verdict event (`encoded`: its wire form, when the caller has it), in a new span of
+    its task's trace (a new trace for a task that arrived without one)."""
     return OutboxMessage(
         topics.verdicts,
-        encode(verdict),
+        encoded if encoded is not None else encode(verdict),
         key=verdict.task_id.encode(),
         headers=[(TRACEPARENT, child_of(task_traceparent))],
     )
@@ -128,8 +130,9 @@ async def _record_verdict(
     now: dt.datetime,
 ) -> tuple[Verdict, tuple[str, dt.datetime] | None]:
     """The verdict, and (pool, leased at) of the lease it ended (None for a repeated key)."""
-    async with sessions.begin() as session:
-        task = await repo.lock_task_with_lease(session, task_id, auditor_id)
+    async with driver.transaction(sessions) as tx:
+        session = tx.session
+        task = await repo.lock_task_with_lease(tx, task_id, auditor_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
         if task.lease_status != LeaseStatus.ACTIVE:
@@ -227,9 +230,10 @@ async def _record_verdict(
                             outbox, [verdict_message(topics, closing, task.traceparent)]
                         ),
                     ]
+        event = verdict.model_dump_json()
         try:
             await verdicts_repo.record_verdict(
-                session,
+                tx,
                 verdict=verdicts_repo.verdict_columns(
                     verdict,
                     idempotency_key=idempotency_key,
@@ -237,6 +241,7 @@ async def _record_verdict(
                         {k: v.value for k, v in answers.items()} if answers else None
                     ),
                     reference_match=matched,
+                    event=JsonText(event),
                 ),
                 lease={"status": LeaseStatus.COMPLETED.value, "ended_at": now},
                 task={
@@ -259,10 +264,10 @@ async def _record_verdict(
                         "task_status": status.value,
                     },
                 ),
-                message=verdict_message(topics, verdict, task.traceparent),
+                message=verdict_message(topics, verdict, task.traceparent, event.encode()),
             )
-        except IntegrityError as error:
-            if "verdicts_idempotency" in str(error.orig):
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "verdicts_idempotency":
                 raise _key_reused() from error
             raise
         if closing_writes:
@@ -292,7 +297,7 @@ def _label_json(answer: Submission) -> dict[str, str | None]:
 
 
 def _gold_reference(
-    task: Row[Any], decision: Decision, taxonomy: Taxonomy, now: dt.datetime
+    task: Columns, decision: Decision, taxonomy: Taxonomy, now: dt.datetime
 ) -> Submission:
     answer = task.gold_answer or {}
     return reference_label(
@@ -305,7 +310,7 @@ def _gold_reference(
 
 
 def _agreeing_close(
-    task: Row[Any], decision: Decision, reviews: Sequence[Verdict], now: dt.datetime
+    task: Columns, decision: Decision, reviews: Sequence[Verdict], now: dt.datetime
 ) -> Verdict | None:
     """The closing verdict of a round whose reviewers agree (None when they disagree)."""
     answers = [answer_of(r) for r in reviews]

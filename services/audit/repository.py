@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import Insert, Update
 
 from services.audit import statements as sql
 from services.audit.domain.verdicts import LeaseStatus, TaskStatus, purpose_of
+from services.audit.driver import Columns, Transaction
 from services.audit.tables import audit_log, leases, tasks
 from shared.events import Decision, Task, VerdictPurpose
 
@@ -121,14 +122,13 @@ async def can_claim(session: AsyncSession, auditor_id: str) -> bool:
     return bool(found)
 
 
-async def pick_task(session: AsyncSession, *, auditor_id: str) -> Row[Any] | None:
+async def pick_task(tx: Transaction, *, auditor_id: str) -> Columns | None:
     """Lock the most urgent claimable task the auditor is qualified for and never had, skipping
     rows other claimers hold: routing by the registry's languages, markets and policy areas
     (empty markets or areas mean any), then priority and due time; never the auditor's own
     decision; nothing for someone who is not an active registered auditor. The row also names
     the newest scorecard of the task's queue (`scorecard_id`, `scorecard_version`, or nulls)."""
-    result = await session.execute(sql.PICK_TASK, {"auditor_id": auditor_id})
-    return result.first()
+    return await tx.fetchrow(sql.PICK_TASK, {"auditor_id": auditor_id})
 
 
 async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
@@ -139,15 +139,10 @@ async def lock_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
     return result.first()
 
 
-async def lock_task_with_lease(
-    session: AsyncSession, task_id: str, auditor_id: str
-) -> Row[Any] | None:
+async def lock_task_with_lease(tx: Transaction, task_id: str, auditor_id: str) -> Columns | None:
     """The task row, locked, with the auditor's lease on it (`lease_status` and the lease's
     scorecard; nulls when the auditor never had it)."""
-    result = await session.execute(
-        sql.TASK_WITH_LEASE, {"task_id": task_id, "auditor_id": auditor_id}
-    )
-    return result.first()
+    return await tx.fetchrow(sql.TASK_WITH_LEASE, {"task_id": task_id, "auditor_id": auditor_id})
 
 
 async def get_task(session: AsyncSession, task_id: str) -> Row[Any] | None:
@@ -194,7 +189,7 @@ def new_lease(
 
 
 async def record_claim(
-    session: AsyncSession,
+    tx: Transaction,
     *,
     lease: Mapping[str, Any],
     active_leases: int,
@@ -204,7 +199,7 @@ async def record_claim(
     """Store a claim in one statement: the new lease, the task's lease count and status, and
     the audit log entry (`new_lease`, `log_entry`)."""
     task = {"task_id": lease["task_id"], "active_leases": active_leases, "status": status}
-    await session.execute(
+    await tx.execute(
         sql.CLAIM_WRITES,
         sql.params("lease", lease) | sql.params("task", task) | sql.params("log", log),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, Update
 
 from services.audit import statements as sql
+from services.audit.driver import Transaction
 from services.audit.tables import verdicts
 from shared.db.outbox import OutboxMessage, outbox_row
 from shared.events import Verdict, VerdictPurpose
@@ -82,8 +83,10 @@ def verdict_columns(
     idempotency_key: str | None = None,
     scorecard_answers: Mapping[str, str] | None = None,
     reference_match: bool | None = None,
+    event: str | None = None,
 ) -> dict[str, Any]:
-    """The columns that store a verdict (its event form included)."""
+    """The columns that store a verdict (its event form included; `event`: that form as JSON
+    text, when the caller has it)."""
     d = verdict.decision
     return {
         "verdict_id": verdict.verdict_id,
@@ -100,7 +103,7 @@ def verdict_columns(
         "supersedes": verdict.supersedes,
         "idempotency_key": idempotency_key,
         "submitted_at": verdict.submitted_at,
-        "event": verdict.model_dump(mode="json"),
+        "event": verdict.model_dump(mode="json") if event is None else event,
         "purpose": verdict.purpose.value,
         "final": verdict.final,
         "blind": verdict.blind,
@@ -144,7 +147,7 @@ async def insert_verdict(
 
 
 async def record_verdict(
-    session: AsyncSession,
+    tx: Transaction,
     *,
     verdict: Mapping[str, Any],
     lease: Mapping[str, Any],
@@ -156,7 +159,7 @@ async def record_verdict(
     `status` and `ended_at`, the task's `active_leases`, `reviews_done`, `status` and
     `completed_at`, the audit log entry (`repository.log_entry`) and the event in the outbox."""
     key = {"task_id": verdict["task_id"], "auditor_id": verdict["auditor_id"]}
-    await session.execute(
+    await tx.execute(
         sql.VERDICT_WRITES,
         sql.params("verdict", verdict)
         | sql.params("lease", {**key, **lease})

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 
 from services.audit.domain.scoring import Scorecard
 from services.audit.domain.stats import Proportion
+from services.audit.driver import Columns
 from services.audit.queries_stats import AuditorStats
 from services.audit.schemas import (
     AuditorOut,
@@ -72,7 +73,7 @@ def scorecard_out(scorecard: Scorecard | None) -> ScorecardOut | None:
 
 
 def claimed_task(
-    task: Row[Any], *, lease_expires_at: datetime, scorecard: Scorecard | None
+    task: Row[Any] | Columns, *, lease_expires_at: datetime, scorecard: Scorecard | None
 ) -> ClaimedTask:
     """The auditor's view of a task leased to them."""
     gold = task.purpose == VerdictPurpose.GOLD
