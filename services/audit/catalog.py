@@ -28,6 +28,16 @@ class Catalog:
         self._read_at = 0.0
         self._scorecards: dict[tuple[str, int], Scorecard] = {}
 
+    def fresh_taxonomy(self) -> Taxonomy | None:
+        """The kept taxonomy if it is at most `ttl_s` old (no database needed), else None."""
+        if self._taxonomy is None or time.monotonic() - self._read_at > self._ttl_s:
+            return None
+        return self._taxonomy
+
+    def known_scorecard(self, scorecard_id: str, version: int) -> Scorecard | None:
+        """A scorecard version already kept (no database needed), else None."""
+        return self._scorecards.get((scorecard_id, version))
+
     async def taxonomy(self, session: AsyncSession) -> Taxonomy:
         """The policy taxonomy, at most `ttl_s` old."""
         if self._taxonomy is None or time.monotonic() - self._read_at > self._ttl_s:

@@ -68,7 +68,8 @@ async def claim_next_task(
                 )
             return None
         scorecard = (
-            await catalog.scorecard(tx.session, task.scorecard_id, task.scorecard_version)
+            catalog.known_scorecard(task.scorecard_id, task.scorecard_version)
+            or await catalog.scorecard(tx.session, task.scorecard_id, task.scorecard_version)
             if task.scorecard_id
             else None
         )

@@ -131,14 +131,13 @@ async def _record_verdict(
 ) -> tuple[Verdict, tuple[str, dt.datetime] | None]:
     """The verdict, and (pool, leased at) of the lease it ended (None for a repeated key)."""
     async with driver.transaction(sessions) as tx:
-        session = tx.session
         task = await repo.lock_task_with_lease(tx, task_id, auditor_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
         if task.lease_status != LeaseStatus.ACTIVE:
             earlier = (
                 await verdicts_repo.verdict_by_key(
-                    session, auditor_id=auditor_id, key=idempotency_key
+                    tx.session, auditor_id=auditor_id, key=idempotency_key
                 )
                 if idempotency_key
                 else None
@@ -149,11 +148,15 @@ async def _record_verdict(
             if earlier.task_id != task_id:
                 raise _key_reused()
             return Verdict.model_validate(earlier.event), None
-        taxonomy = await catalog.taxonomy(session)
+        # the reference data is nearly always cached: no session (a savepoint) without a miss
+        taxonomy = catalog.fresh_taxonomy() or await catalog.taxonomy(tx.session)
         decision = Decision.model_validate(task.decision)
         judgement = judge(submission, decision, taxonomy, blind=task.blind, on=now.date())
         scorecard = (
-            await catalog.scorecard(session, task.lease_scorecard_id, task.lease_scorecard_version)
+            catalog.known_scorecard(task.lease_scorecard_id, task.lease_scorecard_version)
+            or await catalog.scorecard(
+                tx.session, task.lease_scorecard_id, task.lease_scorecard_version
+            )
             if task.lease_scorecard_id
             else None
         )
@@ -200,7 +203,7 @@ async def _record_verdict(
         if done >= task.required_reviews:
             status = TaskStatus.COMPLETED
             if purpose is VerdictPurpose.CALIBRATION:
-                reviews = [*await verdicts_repo.reviews_of(session, task_id), verdict]
+                reviews = [*await verdicts_repo.reviews_of(tx.session, task_id), verdict]
                 closing = _agreeing_close(task, decision, reviews, now)
                 if closing is None:
                     status = TaskStatus.ADJUDICATING
@@ -273,7 +276,7 @@ async def _record_verdict(
         if closing_writes:
             # after the review's own writes (the task row is updated by both; one statement
             # may change a row once): the closing verdict, the reference, the matches
-            await repo.execute_together(session, closing_writes)
+            await repo.execute_together(tx.session, closing_writes)
         return verdict, (str(task.pool), task.lease_leased_at)
 
 
