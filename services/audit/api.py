@@ -14,6 +14,7 @@ from services.audit import handlers, handlers_admin, handlers_verdicts, queries,
 from services.audit.deps import (
     Auditor,
     AuditorOrStaff,
+    AuditService,
     DeployedTopics,
     Lead,
     LeaseTime,
@@ -52,16 +53,14 @@ def submission(label: LabelIn) -> Submission:
     response_model=ClaimedTask,
     responses={204: {"description": "no task for you right now"}},
 )
-async def claim(
-    auditor: Auditor, sessions: Sessions, catalog: References, clock: Now, lease: LeaseTime
-) -> ClaimedTask | Response:
+async def claim(auditor: Auditor, service: AuditService) -> ClaimedTask | Response:
     """Lease the caller's best next task (204 when there is none)."""
     claimed = await handlers.claim_next_task(
-        sessions=sessions,
-        catalog=catalog,
+        sessions=service.sessions,
+        catalog=service.catalog,
         auditor_id=auditor.subject,
-        now=clock.now(),
-        lease=lease,
+        now=service.clock.now(),
+        lease=service.lease,
     )
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -138,23 +137,20 @@ async def submit_verdict(
     task_id: str,
     body: VerdictIn,
     auditor: Auditor,
-    sessions: Sessions,
-    catalog: References,
-    topics: DeployedTopics,
-    clock: Now,
+    service: AuditService,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> AuditorVerdictOut:
     """Record a verdict once; a retry with the same Idempotency-Key returns the first result."""
     verdict = await handlers_verdicts.submit_verdict(
-        sessions=sessions,
-        catalog=catalog,
-        topics=topics,
+        sessions=service.sessions,
+        catalog=service.catalog,
+        topics=service.topics,
         task_id=task_id,
         auditor_id=auditor.subject,
         submission=submission(body),
         scorecard_answers=body.scorecard,
         idempotency_key=idempotency_key,
-        now=clock.now(),
+        now=service.clock.now(),
     )
     return views.auditor_verdict(verdict)
 
