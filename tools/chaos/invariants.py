@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from shared.codec import MAX_EVENT_BYTES
 from shared.ids import task_id
 from shared.kafka.dlq import H_REASON, H_TRUNCATED, MAX_DLQ_VALUE_BYTES, header
 from shared.taxonomy import load_taxonomy
@@ -277,7 +278,7 @@ def _as_dead_lettered(value: bytes | None) -> tuple[bytes | None, int]:
     """A malformed record as the dead-letter topic keeps it: its value (cut to the DLQ's limit,
     the original size in a header) and its original size."""
     size = len(value or b"")
-    return (value[:MAX_DLQ_VALUE_BYTES] if value else value), size
+    return (value[:MAX_DLQ_VALUE_BYTES] if value and size > MAX_EVENT_BYTES else value), size
 
 
 async def consumer_lag(bootstrap: str, prefix: str) -> dict[str, int]:
