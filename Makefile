@@ -63,6 +63,7 @@ dashboards: install ## regenerate the Grafana dashboards' JSON from tools/dashbo
 
 bench-sampler: install ## sampler vs raw consumer rate, transactional vs at-least-once, peak memory (~10 min)
 	$(PY) -m bench.sampler run
+	$(PY) -m bench.sampler_parts
 
 bench-poison: install ## sampler rate with 1% malformed decisions vs a clean topic; every one dead-lettered (~4 min)
 	$(PY) -m bench.sampler_poison

@@ -34,6 +34,18 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, OSError | ConnectionError | TimeoutError | asyncio.TimeoutError)
 
 
+def lost_broker_connection(error: BaseException) -> bool:
+    """True when a Kafka error was caused by a lost broker connection, however aiokafka wrapped
+    it: its sender reports one during a transaction commit as "Unexpected error during batch
+    delivery" (KafkaError(repr(KafkaConnectionError))). The producer that raised it is dead
+    (`is_transient` stays False, so a component that keeps its producer stops and is
+    restarted); a component that builds a new producer for each attempt can retry."""
+    return isinstance(error, KafkaError) and any(
+        isinstance(cause, KafkaConnectionError | KafkaTimeoutError | ConnectionError)
+        for cause in _causes(error)
+    )
+
+
 _TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
 """Connection exceptions, insufficient resources, operator intervention (shutdown, restart,
 cannot connect now), serialization failures and deadlocks: all succeed when tried again."""

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, Response
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, BeforeValidator, WithJsonSchema
+from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import is_transient
 from shared.observability.metrics import http_metrics, render_latest
+
+log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[Any]]
 
@@ -294,8 +300,40 @@ class RequestMetrics:
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
 
 
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    KafkaError,
+    OSError,
+    asyncio.TimeoutError,
+)
+"""What a request meets when PostgreSQL or Kafka is away (restarting, unreachable, busy)."""
+
+
+async def dependency_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 with Retry-After when the database or the broker is away (a retry will do), instead
+    of a 500 and a traceback; any other error of those kinds is still a 500, logged."""
+    path = request.url.path
+    if not is_transient(error):
+        log.error("request failed", exc_info=error, extra={"path": path})
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    log.warning(
+        "request refused: a dependency is unavailable",
+        extra={"path": path, "error": f"{type(error).__name__}: {error}"[:300]},
+    )
+    return JSONResponse(
+        {"detail": "the database or Kafka is unavailable for the moment; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def instrument(app: FastAPI, service: str) -> None:
-    """Add the request metrics, the body-size limit and the NUL refusal to an app."""
+    """Add the request metrics, the body-size limit, the NUL refusal and the 503 for an
+    unavailable database or broker to an app."""
+    for kind in DEPENDENCY_ERRORS:
+        app.add_exception_handler(kind, dependency_unavailable)
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, service=service)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,6 +25,7 @@ from shared.settings import Settings
 from shared.topics import Topics
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ServiceKit:
@@ -38,8 +43,27 @@ class ServiceKit:
         self._stack = AsyncExitStack()
 
     async def start(self) -> None:
-        """Connect the shared producer; consumers and relays start with their own calls."""
-        await self.producer.start()
+        """Connect the shared producer; consumers and relays start with their own calls.
+
+        A service started while Kafka is unreachable (started before it, or during a broker
+        restart) waits for it, up to `startup_wait_seconds`, instead of exiting at once."""
+        deadline = time.monotonic() + self.settings.startup_wait_seconds
+        backoff = 0.5
+        while True:
+            try:
+                await self.producer.start()
+                break
+            except KafkaConnectionError as error:
+                await self.producer.stop()
+                if time.monotonic() + backoff > deadline:
+                    raise
+                log.warning(
+                    "Kafka unreachable at start; waiting for it",
+                    extra={"error": str(error), "retry_in_s": backoff},
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                self.producer = build_producer(self.settings, client_id=self.service)
         self._stack.push_async_callback(self.producer.stop)
         self._stack.push_async_callback(self.engine.dispose)
 

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="consumer groups' prefix if not the topic prefix (replay into a fresh store)",
     )
     database_url: str = "postgresql+asyncpg://modqa:modqa@localhost:5432/modqa"
+    startup_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="how long a service starting waits for an unreachable Kafka before it exits",
+    )
 
     auth_secret: str = DEFAULT_AUTH_SECRET
     token_ttl_seconds: int = 8 * 3600

@@ -84,6 +84,7 @@ def decision_runtime(
     clock: Clock,
     transactional: bool = True,
     decode: Decode[DecisionRecord] = decode_record,
+    producer_factory: Callable[[], AIOKafkaProducer] | None = None,
 ) -> ConsumerRuntime[DecisionRecord]:
     """The decision stream's consumer runtime (also what `make bench-sampler` measures)."""
     return ConsumerRuntime(
@@ -102,6 +103,7 @@ def decision_runtime(
         on_rewound=decisions.rewound,
         on_assigned=decisions.assigned,
         on_revoked=decisions.revoked,
+        producer_factory=producer_factory,
     )
 
 
@@ -137,11 +139,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await restorer.start()
             stack.push_async_callback(restorer.stop)
             group = topics.group(SERVICE)
-            transactional = build_producer(
-                settings,
-                client_id=f"{SERVICE}-tasks",
-                transactional_id=f"{group}-{settings.instance_id}",
-            )
+
+            def tasks_producer() -> AIOKafkaProducer:
+                return build_producer(
+                    settings,
+                    client_id=f"{SERVICE}-tasks",
+                    transactional_id=f"{group}-{settings.instance_id}",
+                )
+
+            transactional = tasks_producer()
             consumer = build_consumer(settings, group_id=group, client_id=SERVICE)
             await transactional.start()
             stack.push_async_callback(transactional.stop)
@@ -163,7 +169,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 topic=topics.decisions,
                 group=group,
                 clock=clock,
+                producer_factory=tasks_producer,
             )
+            stack.push_async_callback(runtime.close)
             runtime.subscribe()
             kit.loops.start("decisions", runtime.run, runtime.stop)
             await kit.consume(

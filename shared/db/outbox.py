@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from shared.background import pause
-from shared.errors import is_transient
+from shared.errors import is_transient, lost_broker_connection
 from shared.observability.metrics import outbox_metrics
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,8 @@ class OutboxRelay:
                 return
             except Exception as error:
                 self.leader = False
-                if not is_transient(error):
+                # a broker lost mid-commit kills the producer; the next attempt builds a new one
+                if not (is_transient(error) or lost_broker_connection(error)):
                     raise
                 log.warning(
                     "outbox relay paused", extra={"error": f"{type(error).__name__}: {error}"}

@@ -27,6 +27,7 @@ when a batch is rewound for a retry (its staged changes must be dropped), `on_as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,7 +40,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.background import pause
 from shared.clock import Clock, SystemClock
-from shared.errors import DecodeError, is_transient
+from shared.errors import DecodeError, is_transient, lost_broker_connection
 from shared.kafka.dlq import DeadLetter, dead_letter
 from shared.observability.metrics import consumer_metrics
 from shared.observability.tracing import trace_id_of, traceparent_of
@@ -138,10 +139,15 @@ class ConsumerRuntime(Generic[T]):
         on_assigned: PartitionsHook | None = None,
         on_revoked: PartitionsHook | None = None,
         log_records: bool = False,
+        producer_factory: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         self._service = service
         self._consumer = consumer
         self._producer = producer
+        self._producer_factory = producer_factory
+        """Builds a replacement when a broker lost mid-commit killed the producer (aiokafka's
+        sender then fails every later call); without it such an error ends `run`."""
+        self._replaced = False
         self._topics = list(topics)
         self._group_id = group_id
         if (decode is None) == (decode_batch is None) or (process is None) == (
@@ -201,7 +207,10 @@ class ConsumerRuntime(Generic[T]):
                 async with self._batch_lock:
                     await self._handle(batch, records)
             except Exception as error:
-                if not is_transient(error):
+                dead_producer = self._producer_factory is not None and lost_broker_connection(
+                    error
+                )
+                if not (is_transient(error) or dead_producer):
                     raise
                 self.healthy = False
                 self.last_error = f"{type(error).__name__}: {error}"
@@ -211,11 +220,42 @@ class ConsumerRuntime(Generic[T]):
                     self._on_rewound()
                 await pause(self._stopping, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
+                if dead_producer:
+                    await self._replace_producer()
                 continue
             backoff = 0.1
             self.healthy = True
             self._metrics.batch_seconds.observe(time.perf_counter() - started)
             self._report_lag()
+
+    async def _replace_producer(self) -> None:
+        """Stop the dead producer and start a new one (a transactional one fences the old id,
+        so a transaction left open is aborted); retried until it starts or `stop()`."""
+        assert self._producer_factory is not None
+        with contextlib.suppress(Exception):
+            await self._producer.stop()
+        backoff = 0.5
+        while not self._stopping.is_set():
+            producer = self._producer_factory()
+            try:
+                await producer.start()
+            except Exception as error:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                if not (is_transient(error) or lost_broker_connection(error)):
+                    raise
+                await pause(self._stopping, backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            self._producer, self._replaced = producer, True
+            log.warning("producer replaced after a lost broker connection")
+            return
+
+    async def close(self) -> None:
+        """Stop a producer this runtime built to replace the one it was given (that one is
+        its owner's to stop)."""
+        if self._replaced:
+            await self._producer.stop()
 
     async def _commit_idle_positions(self) -> None:
         """With nothing in flight, commit positions that moved past records we never see (the

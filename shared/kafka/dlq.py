@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
 
+from shared.codec import MAX_EVENT_BYTES
 from shared.topics import dlq
 
-MAX_DLQ_VALUE_BYTES = 512 * 1024
+MAX_DLQ_VALUE_BYTES = 64 * 1024
+"""A payload larger than the event size limit (`MAX_EVENT_BYTES`: no consumer accepts it, so it
+can never be replayed) is parked as its first 64 KiB, its size in `modqa.dlq.truncated_from_
+bytes`; the whole of it stays at the source offset the headers name, for the source topic's
+retention. Carrying hundreds of kB per oversized record into every dead-letter transaction
+slowed the valid records around it (`make bench-poison`). A payload within the limit is kept
+whole, so it can be replayed once the cause is fixed."""
 MAX_REASON_CHARS = 2000
 
 H_REASON = "modqa.dlq.reason"
@@ -44,7 +51,7 @@ def dead_letter(
         (H_OFFSET, str(record.offset).encode()),
         (H_FAILED_AT, now.isoformat().encode()),
     ]
-    if len(value) > MAX_DLQ_VALUE_BYTES:
+    if len(value) > MAX_EVENT_BYTES:
         headers.append((H_TRUNCATED, str(len(value)).encode()))
         value = value[:MAX_DLQ_VALUE_BYTES]
     return DeadLetter(topic=dlq(record.topic), key=record.key, value=value, headers=headers)

@@ -6,6 +6,8 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.codec import record_decoder
@@ -301,3 +303,90 @@ async def test_hooks_follow_assignment_commits_and_rewinds_and_outputs_can_name_
         for r in await read_all(settings.kafka_bootstrap, topics.decisions)
     }
     assert sorted(r.partition for r in out) == sorted(sources.values())
+
+
+def _as_aiokafkas_sender_raises(cause: Exception) -> KafkaError:
+    """What aiokafka raises from every call once its sender routine died of a lost broker
+    connection mid-commit ("Unexpected error during batch delivery", seen in make chaos)."""
+    try:
+        try:
+            raise KafkaError(repr(cause)) from cause
+        except KafkaError as inner:
+            raise KafkaError("Unexpected error during batch delivery") from inner
+    except KafkaError as outer:
+        return outer
+
+
+async def test_a_producer_killed_by_a_lost_broker_is_replaced_and_nothing_is_lost_or_doubled(
+    settings: Settings, topics: Topics
+) -> None:
+    group_id = topics.group("test", "dies")
+    dead = _as_aiokafkas_sender_raises(KafkaConnectionError("Connection at broker closed"))
+
+    class DiesMidCommit(AIOKafkaProducer):  # type: ignore[misc]
+        """A real producer whose first commit fails as a dead sender's does, and every call
+        after it too (as aiokafka's fatal transaction error does)."""
+
+        failed = False
+
+        async def commit_transaction(self) -> None:
+            DiesMidCommit.failed = True
+            raise dead
+
+        async def begin_transaction(self) -> None:
+            if DiesMidCommit.failed:
+                raise dead
+            await super().begin_transaction()
+
+    def fresh() -> AIOKafkaProducer:
+        return build_producer(settings, client_id="test", transactional_id=f"{group_id}-tx")
+
+    async def process(items: list[Incoming[Decision]]) -> Sequence[Outgoing]:
+        return [Outgoing(topics.tasks, i.record.value or b"", key=i.record.key) for i in items]
+
+    await produce(settings.kafka_bootstrap, topics.decisions, [good(i) for i in range(30)])
+    consumer = build_consumer(settings, group_id=group_id, client_id="test")
+    doomed = DiesMidCommit(
+        bootstrap_servers=settings.kafka_bootstrap,
+        transactional_id=f"{group_id}-tx",
+        enable_idempotence=True,
+        acks="all",
+    )
+    await consumer.start()
+    await doomed.start()
+    runtime: ConsumerRuntime[Decision] = ConsumerRuntime(
+        service="test",
+        consumer=consumer,
+        producer=doomed,
+        topics=[topics.decisions],
+        group_id=group_id,
+        decode=record_decoder(Decision),
+        process=process,
+        transactional=True,
+        batch_max=10,
+        poll_ms=50,
+        producer_factory=fresh,
+    )
+    runtime.subscribe()
+    task = asyncio.create_task(runtime.run())
+    try:
+        out = await eventually(
+            lambda: read_all(settings.kafka_bootstrap, topics.tasks),
+            until=lambda recs: len(recs) >= 30,
+            what="every output, by the replacement producer",
+        )
+        await eventually(
+            lambda: committed_offsets(settings, topics, "dies"),
+            until=lambda n: n == 30,
+            what="offsets committed",
+        )
+        assert not task.done()  # the runtime kept running
+    finally:
+        runtime.stop()
+        await asyncio.wait_for(task, timeout=20)
+        await runtime.close()
+        await consumer.stop()
+        await doomed.stop()
+    assert DiesMidCommit.failed
+    ids = [json.loads(r.value)["decision_id"] for r in out]
+    assert sorted(ids) == sorted(f"d-{i}" for i in range(30))  # none lost, none twice

@@ -110,3 +110,26 @@ def test_database_restarts_and_conflicts_count_as_transient() -> None:
     assert is_transient(wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")))
     assert not is_transient(wrapped(asyncpg.exceptions.UniqueViolationError("duplicate")))
     assert not is_transient(ValueError("a bug"))
+
+
+def test_a_lost_broker_connection_is_recognised_however_aiokafkas_sender_wrapped_it() -> None:
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    from shared.errors import is_transient, lost_broker_connection
+
+    def as_the_sender_raises(cause: Exception) -> KafkaError:
+        # aiokafka's sender: KafkaError(repr(err)) from err, then "Unexpected error during
+        # batch delivery" from that (seen in make chaos when a broker restarted mid-commit)
+        try:
+            try:
+                raise KafkaError(repr(cause)) from cause
+            except KafkaError as inner:
+                raise KafkaError("Unexpected error during batch delivery") from inner
+        except KafkaError as outer:
+            return outer
+
+    lost = as_the_sender_raises(KafkaConnectionError("Connection closed"))
+    assert lost_broker_connection(lost)
+    assert not is_transient(lost)  # the producer is dead: only a new producer may retry
+    assert not lost_broker_connection(as_the_sender_raises(ValueError("a bug")))
+    assert not lost_broker_connection(KafkaError("a bug"))

@@ -1,14 +1,18 @@
 """The shared HTTP guards: a NUL character in the URL is refused with 422 before any route
-reads it, and bounded integer parameters keep to their column's range."""
+reads it, bounded integer parameters keep to their column's range, and a database or broker
+that is away is a 503 to retry, not a 500."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
+from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from shared.http import BodySizeLimit, RefuseNulCharacters
+from shared.http import BodySizeLimit, RefuseNulCharacters, instrument
 
 
 def an_app() -> FastAPI:
@@ -77,3 +81,30 @@ async def test_a_nul_in_a_json_body_is_refused_and_other_bodies_reach_the_route_
     assert (nul.status_code, nul.json()["detail"]) == (422, "body: NUL characters are not allowed")
     assert escaped.status_code == 200 and escaped.json() == {"name": "a\\u0000b"}
     assert too_big.status_code == 413
+
+
+async def test_an_unavailable_database_or_broker_is_a_503_with_retry_after_not_a_500() -> None:
+    app = FastAPI()
+    failures: dict[str, Exception] = {
+        "refused": ConnectionRefusedError(111, "Connection refused"),
+        "restarting": OperationalError(
+            "SELECT 1", {}, asyncpg.CannotConnectNowError("the database system is starting up")
+        ),
+        "broker": KafkaConnectionError("Connection at localhost:9092 closed"),
+        "bug": ProgrammingError("SELECT nope", {}, Exception("column nope does not exist")),
+    }
+
+    @app.get("/fail/{kind}")
+    async def fail(kind: str) -> None:
+        raise failures[kind]
+
+    instrument(app, "test")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        answers = {kind: await http.get(f"/fail/{kind}") for kind in failures}
+    for kind in ("refused", "restarting", "broker"):
+        assert answers[kind].status_code == 503, kind
+        assert answers[kind].headers["retry-after"] == "2"
+        assert "retry" in answers[kind].json()["detail"]
+    assert answers["bug"].status_code == 500
+    assert answers["bug"].json() == {"detail": "internal error"}

@@ -16,7 +16,15 @@ import time
 import asyncpg
 
 from tools.chaos.faults import FaultLog, FaultPlan, inject
-from tools.chaos.invariants import Check, Expected, check_all, consumer_lag, expected
+from tools.chaos.invariants import (
+    Check,
+    Expected,
+    Targeting,
+    check_all,
+    consumer_lag,
+    expected,
+    stored_targeting,
+)
 from tools.chaos.system import ChaosSystem, fresh_home, remove
 from tools.chaos.workload import Workload, auditors
 
@@ -24,7 +32,7 @@ from tools.chaos.workload import Workload, auditors
 async def run(
     args: argparse.Namespace, system: ChaosSystem, workload: Workload
 ) -> tuple[FaultLog, list[Check]]:
-    want = expected(workload, args.sample_rate)
+    base = expected(workload, args.sample_rate)
     stop = asyncio.Event()
     log = FaultLog()
     duration = args.decisions / args.rate
@@ -45,10 +53,17 @@ async def run(
     faults = asyncio.create_task(inject(system, plan, duration_s=duration, log=log))
     await workload.produce(system.kafka.bootstrap, system.topics.decisions, rate=args.rate)
     await faults
-    settled = await _settle(system, want, deadline_s=args.settle_seconds)
+    settled = await _settle(system, base, deadline_s=args.settle_seconds)
     stop.set()
     await asyncio.gather(*workers, return_exceptions=True)
     watchdog.cancel()
+    targeting = await _stored_targeting(system)
+    want = expected(workload, args.sample_rate, targeting)
+    print(
+        f"selection: {len(base.tasks)} decisions at the base rate; {len(want.tasks)} with the "
+        f"{len(targeting)} targeting rule intervals the sampler received",
+        flush=True,
+    )
     checks = await check_all(system, workload, want)
     if not settled:
         checks.insert(
@@ -63,14 +78,24 @@ async def _watch(system: ChaosSystem, stop: asyncio.Event) -> None:
         await asyncio.sleep(1)
 
 
-async def _settle(system: ChaosSystem, want: Expected, *, deadline_s: float) -> bool:
-    """Wait until every expected task has its verdict and nothing is left in flight."""
+async def _stored_targeting(system: ChaosSystem) -> Targeting:
+    db = await asyncpg.connect(system.postgres.url().replace("+asyncpg", ""))
+    try:
+        return await stored_targeting(db)
+    finally:
+        await db.close()
+
+
+async def _settle(system: ChaosSystem, base: Expected, *, deadline_s: float) -> bool:
+    """Wait until every task stored (at least the base rate's selection) has its verdict and
+    nothing is left in flight."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:
             db = await asyncpg.connect(system.postgres.url().replace("+asyncpg", ""))
             try:
                 verdicts = await db.fetchval("SELECT count(*) FROM audit.verdicts")
+                tasks = await db.fetchval("SELECT count(*) FROM audit.tasks")
                 backlog = sum(
                     [
                         await db.fetchval(
@@ -84,7 +109,7 @@ async def _settle(system: ChaosSystem, want: Expected, *, deadline_s: float) -> 
                 await db.close()
             lag = await consumer_lag(system.kafka.bootstrap, system.topics.prefix)
             if (
-                verdicts >= len(want.tasks)
+                verdicts >= max(len(base.tasks), tasks)
                 and counted >= verdicts
                 and not backlog
                 and not any(lag.values())

@@ -1,18 +1,28 @@
 """What must hold after the chaos, checked against an independent recomputation from the input:
-the hash rule, the generator's ground truth and the policy taxonomy's severities."""
+the hash rule, the generator's ground truth and the policy taxonomy's severities.
+
+The escalation service raises sampling rates while cases are open (targeting rules on
+`audit.targeting`: a moderator under coaching, a market and policy with a gap). Which rules
+were in force when is only known once the run is over, so the selection is recomputed twice:
+before the run with the plan's base rate alone (every one of those decisions must become a
+task, whatever the targeting), and after it with the targeting rule states the sampler stored
+(`Targeting` below replays them independently of the sampler's code)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from shared.codec import MAX_EVENT_BYTES
 from shared.ids import task_id
 from shared.kafka.dlq import H_REASON, H_TRUNCATED, MAX_DLQ_VALUE_BYTES, header
 from shared.taxonomy import load_taxonomy
@@ -49,12 +59,108 @@ def selected(decision_id: str, rate: float) -> bool:
     return int.from_bytes(digest, "big") / 2**64 < rate
 
 
-def expected(workload: Workload, rate: float) -> Expected:
+Interval = tuple[float, float, float]
+"""(start, end, rate) in epoch seconds: a targeted rate in force for instants in [start, end)."""
+
+
+@dataclass(frozen=True)
+class Targeting:
+    """Targeted rates per moderator and per (market, policy), as the sampler received them.
+
+    Each state of a rule applies from its `effective_from` (its first receipt plus the
+    activation delay) until the rule's next state applies or it expires; a state updated
+    before one already in force is stale and ignored."""
+
+    by_moderator: dict[str, list[Interval]]
+    by_market_policy: dict[tuple[str, str], list[Interval]]
+
+    @classmethod
+    def none(cls) -> Targeting:
+        return cls({}, {})
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]]) -> Targeting:
+        by_rule: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_rule.setdefault(row["rule_id"], []).append(row)
+        targeting = cls.none()
+        for states in by_rule.values():
+            states.sort(key=lambda r: (r["effective_from"], r["updated_at"]))
+            kept: list[dict[str, Any]] = []
+            for state in states:
+                if not kept or state["updated_at"] >= kept[-1]["updated_at"]:
+                    kept.append(state)
+            for i, state in enumerate(kept):
+                end = kept[i + 1]["effective_from"] if i + 1 < len(kept) else float("inf")
+                end = min(end, state["expires_at"])
+                if not state["active"] or end <= state["effective_from"]:
+                    continue
+                interval = (state["effective_from"], end, state["rate"])
+                if state["moderator_id"] is not None:
+                    targeting.by_moderator.setdefault(state["moderator_id"], []).append(interval)
+                elif state["market"] is not None and state["policy_id"] is not None:
+                    key = (state["market"], state["policy_id"])
+                    targeting.by_market_policy.setdefault(key, []).append(interval)
+        return targeting
+
+    def rate(self, moderator_id: str, market: str, policy_id: str, instant: float) -> float:
+        intervals = [
+            *self.by_moderator.get(moderator_id, ()),
+            *self.by_market_policy.get((market, policy_id), ()),
+        ]
+        return max((r for start, end, r in intervals if start <= instant < end), default=0.0)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_moderator.values())) + sum(
+            map(len, self.by_market_policy.values())
+        )
+
+
+async def stored_targeting(db: asyncpg.Connection) -> Targeting:
+    """The targeting rule states the sampler received (its own table), as epoch seconds."""
+    rows = await db.fetch(
+        "SELECT rule_id, effective_from, rule FROM sampler.targeting_rules ORDER BY rule_id"
+    )
+    states = []
+    for row in rows:
+        rule = json.loads(row["rule"])
+        states.append(
+            {
+                "rule_id": row["rule_id"],
+                "effective_from": row["effective_from"].timestamp(),
+                "updated_at": _epoch(rule["updated_at"]),
+                "expires_at": _epoch(rule["expires_at"]),
+                "active": rule["active"],
+                "rate": float(rule["rate"]),
+                "moderator_id": rule.get("moderator_id"),
+                "market": rule.get("market"),
+                "policy_id": rule.get("policy_id"),
+            }
+        )
+    return Targeting.of(states)
+
+
+def _epoch(value: str) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def expected(workload: Workload, rate: float, targeting: Targeting | None = None) -> Expected:
+    """The tasks the plan selects (base rate, raised by targeting rules in force), and among
+    them the wrong decisions and the critical misses. A decision is seen at its `decided_at`:
+    the harness produces every decision after the moment it carries."""
     critical_policies = {p.id for p in load_taxonomy().policies if p.severity.value == "critical"}
     tasks, wrong, critical = set(), set(), set()
+    targeting = targeting or Targeting.none()
     for i in range(workload.count):
         decision = workload.decision(i)
-        if not selected(decision.decision_id, rate):
+        probability = rate
+        if targeting:
+            instant = decision.decided_at.timestamp()
+            probability = max(
+                rate,
+                targeting.rate(decision.moderator_id, decision.market, decision.policy_id, instant),
+            )
+        if not selected(decision.decision_id, probability):
             continue
         tasks.add(task_id(decision.decision_id, "audit"))
         truth = workload.stream.truth(i)
@@ -172,7 +278,7 @@ def _as_dead_lettered(value: bytes | None) -> tuple[bytes | None, int]:
     """A malformed record as the dead-letter topic keeps it: its value (cut to the DLQ's limit,
     the original size in a header) and its original size."""
     size = len(value or b"")
-    return (value[:MAX_DLQ_VALUE_BYTES] if value else value), size
+    return (value[:MAX_DLQ_VALUE_BYTES] if value and size > MAX_EVENT_BYTES else value), size
 
 
 async def consumer_lag(bootstrap: str, prefix: str) -> dict[str, int]:
