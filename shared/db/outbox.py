@@ -162,7 +162,7 @@ class OutboxRelay:
                         await self._producer.stop()
                         self._producer = None
                         await lock_conn.execute(select(func.pg_advisory_unlock(self._lock_key)))
-                        await lock_conn.rollback()
+                        await lock_conn.commit()
                 return
             except Exception as error:
                 self.leader = False
@@ -177,6 +177,9 @@ class OutboxRelay:
 
     async def _try_lock(self, conn: AsyncConnection) -> bool:
         got = await conn.scalar(select(func.pg_try_advisory_lock(self._lock_key)))
+        # the lock belongs to the session, not the transaction: end the transaction, or the
+        # connection sits "idle in transaction" for the relay's life and holds back vacuum
+        await conn.commit()
         return bool(got)
 
     async def _publish_loop(self, lock_conn: AsyncConnection) -> None:
@@ -187,6 +190,7 @@ class OutboxRelay:
             if now - last_check > 2.0:
                 last_check = now
                 await lock_conn.execute(text("SELECT 1"))  # the lock lives as long as this session
+                await lock_conn.commit()
                 await self._report_backlog()
             if published == 0:
                 await pause(self._stopping, self._poll_s)

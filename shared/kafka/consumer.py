@@ -207,9 +207,7 @@ class ConsumerRuntime(Generic[T]):
                 async with self._batch_lock:
                     await self._handle(batch, records)
             except Exception as error:
-                dead_producer = self._producer_factory is not None and lost_broker_connection(
-                    error
-                )
+                dead_producer = self._producer_factory is not None and lost_broker_connection(error)
                 if not (is_transient(error) or dead_producer):
                     raise
                 self.healthy = False

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from services.audit.tables import outbox
 from shared.db.engine import build_engine
@@ -193,3 +193,40 @@ async def test_marking_is_idempotent_when_rows_were_marked_already(
     await asyncio.sleep(0)
     await relay.stop()
     assert await published_numbers(settings, topics) == []
+
+
+async def test_a_leading_relay_holds_its_lock_without_holding_a_transaction_open(
+    settings: Settings, topics: Topics
+) -> None:
+    """The advisory lock is the session's: a connection left "idle in transaction" for the
+    relay's life would hold back vacuum on every table of the database."""
+    first, second = Relay(settings, topics), Relay(settings, topics)
+    await first.start()
+    await eventually(lambda: first.relay.leader, until=bool, what="first relay leads")
+    await second.start()  # stands by, trying the lock every second
+    engine = build_engine(settings)
+    try:
+        await fill(settings, topics, 5)
+        await eventually(lambda: unpublished(settings), until=lambda n: n == 0, what="drained")
+        await asyncio.sleep(3)  # past the leader's periodic lock check and a standby's try
+
+        async def idle_in_transaction() -> int:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    select(func.count())
+                    .select_from(text("pg_stat_activity"))
+                    .where(
+                        text("datname = current_database()"),
+                        text("state = 'idle in transaction'"),
+                        # not a batch's own short transaction: one left open for seconds
+                        text("now() - xact_start > interval '2 seconds'"),
+                    )
+                )
+            return int(found or 0)
+
+        assert await idle_in_transaction() == 0
+        assert first.relay.leader and not second.relay.leader
+    finally:
+        await engine.dispose()
+        await second.stop()
+        await first.stop()
