@@ -42,6 +42,7 @@ from sqlalchemy.sql.dml import Insert
 
 from shared.background import pause
 from shared.errors import is_transient, lost_broker_connection
+from shared.kafka.producer import sender_died
 from shared.observability.metrics import outbox_metrics
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class OutboxRelay:
         """Hold the relay lock, reconcile the last published batch, then publish until stopped."""
         backoff = 0.2
         while not self._stopping.is_set():
+            producer: AIOKafkaProducer | None = None
             try:
                 async with self._engine.connect() as lock_conn:
                     if not await self._try_lock(lock_conn):
@@ -151,7 +153,7 @@ class OutboxRelay:
                         continue
                     # the transactional producer starts only once we lead: starting it fences
                     # the previous leader's producer, which must not happen while that one leads
-                    self._producer = self._producer_factory()
+                    self._producer = producer = self._producer_factory()
                     await self._producer.start()
                     self.leader = True
                     try:
@@ -167,7 +169,8 @@ class OutboxRelay:
             except Exception as error:
                 self.leader = False
                 # a broker lost mid-commit kills the producer; the next attempt builds a new one
-                if not (is_transient(error) or lost_broker_connection(error)):
+                died = sender_died(producer)
+                if not (is_transient(error) or lost_broker_connection(error) or died):
                     raise
                 log.warning(
                     "outbox relay paused", extra={"error": f"{type(error).__name__}: {error}"}

@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.background import pause
 from shared.clock import Clock, SystemClock
 from shared.errors import DecodeError, is_transient, lost_broker_connection
 from shared.kafka.dlq import DeadLetter, dead_letter
+from shared.kafka.producer import sender_died
 from shared.observability.metrics import consumer_metrics
 from shared.observability.tracing import trace_id_of, traceparent_of
 from shared.settings import Settings
@@ -207,7 +208,10 @@ class ConsumerRuntime(Generic[T]):
                 async with self._batch_lock:
                     await self._handle(batch, records)
             except Exception as error:
-                dead_producer = self._producer_factory is not None and lost_broker_connection(error)
+                dead_producer = self._producer_factory is not None and (
+                    lost_broker_connection(error)
+                    or (sender_died(self._producer) and not isinstance(error, ProducerFenced))
+                )
                 if not (is_transient(error) or dead_producer):
                     raise
                 self.healthy = False

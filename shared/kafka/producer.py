@@ -32,3 +32,12 @@ def build_producer(
 async def broker_reachable(producer: AIOKafkaProducer) -> None:
     """Raise unless the broker answers a metadata request now."""
     await producer.client.fetch_all_metadata()
+
+
+def sender_died(producer: AIOKafkaProducer | None) -> bool:
+    """True when the producer's sender routine has ended: aiokafka then fails every later
+    call (and the records in flight, with a copy of its error that has lost the cause), so
+    only a new producer can go on. A lost broker connection mid-commit does this."""
+    sender = getattr(producer, "_sender", None)
+    task = getattr(sender, "sender_task", None)
+    return task is not None and task.done()
