@@ -31,6 +31,8 @@ def is_transient(error: BaseException) -> bool:
         return any(_transient_database_error(cause) for cause in _causes(error))
     if isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError):
         return True
+    if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):  # on the raw driver
+        return _transient_database_error(error)
     return isinstance(error, OSError | ConnectionError | TimeoutError | asyncio.TimeoutError)
 
 

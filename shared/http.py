@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import asyncpg
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -301,6 +302,8 @@ class RequestMetrics:
 
 
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
     sa_exc.DBAPIError,
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,

@@ -91,7 +91,12 @@ async def test_an_unavailable_database_or_broker_is_a_503_with_retry_after_not_a
             "SELECT 1", {}, asyncpg.CannotConnectNowError("the database system is starting up")
         ),
         "broker": KafkaConnectionError("Connection at localhost:9092 closed"),
+        "driver": asyncpg.exceptions.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        ),
+        "closed": asyncpg.exceptions.InterfaceError("connection is closed"),
         "bug": ProgrammingError("SELECT nope", {}, Exception("column nope does not exist")),
+        "driver bug": asyncpg.exceptions.UndefinedColumnError("column nope does not exist"),
     }
 
     @app.get("/fail/{kind}")
@@ -102,9 +107,10 @@ async def test_an_unavailable_database_or_broker_is_a_503_with_retry_after_not_a
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         answers = {kind: await http.get(f"/fail/{kind}") for kind in failures}
-    for kind in ("refused", "restarting", "broker"):
+    for kind in ("refused", "restarting", "broker", "driver", "closed"):
         assert answers[kind].status_code == 503, kind
         assert answers[kind].headers["retry-after"] == "2"
         assert "retry" in answers[kind].json()["detail"]
-    assert answers["bug"].status_code == 500
-    assert answers["bug"].json() == {"detail": "internal error"}
+    for kind in ("bug", "driver bug"):
+        assert answers[kind].status_code == 500, kind
+        assert answers[kind].json() == {"detail": "internal error"}
