@@ -38,6 +38,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "the caller's roles may not do this"},
     413: {"model": ErrorOut, "description": "request body too large"},
     422: {"model": ErrorOut, "description": "invalid input; the message names the field"},
+    503: {
+        "model": ErrorOut,
+        "description": "the database or Kafka is unavailable for the moment; retry after "
+        "the Retry-After seconds",
+    },
 }
 """Answers every authenticated route can give, documented once for all of them."""
 
