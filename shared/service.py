@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,12 +18,11 @@ from shared.db.engine import build_engine, build_sessions, ping
 from shared.db.outbox import OutboxMessage, OutboxRelay
 from shared.http import ReadinessCheck
 from shared.kafka.consumer import ConsumerRuntime, Decode, Process, build_consumer
-from shared.kafka.producer import broker_reachable, build_producer
+from shared.kafka.producer import broker_reachable, build_producer, start_producer
 from shared.settings import Settings
 from shared.topics import Topics
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 class ServiceKit:
@@ -47,23 +44,13 @@ class ServiceKit:
 
         A service started while Kafka is unreachable (started before it, or during a broker
         restart) waits for it, up to `startup_wait_seconds`, instead of exiting at once."""
-        deadline = time.monotonic() + self.settings.startup_wait_seconds
-        backoff = 0.5
-        while True:
-            try:
-                await self.producer.start()
-                break
-            except KafkaConnectionError as error:
-                await self.producer.stop()
-                if time.monotonic() + backoff > deadline:
-                    raise
-                log.warning(
-                    "Kafka unreachable at start; waiting for it",
-                    extra={"error": str(error), "retry_in_s": backoff},
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                self.producer = build_producer(self.settings, client_id=self.service)
+        started = await start_producer(
+            lambda: build_producer(self.settings, client_id=self.service),
+            stopping=asyncio.Event(),
+            deadline=time.monotonic() + self.settings.startup_wait_seconds,
+        )
+        assert started is not None  # nothing sets that event: it returns or raises
+        self.producer = started
         self._stack.push_async_callback(self.producer.stop)
         self._stack.push_async_callback(self.engine.dispose)
 

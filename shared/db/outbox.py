@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from shared.background import pause
-from shared.errors import is_transient, lost_broker_connection
-from shared.kafka.producer import sender_died
+from shared.errors import is_transient
+from shared.kafka.producer import needs_new_producer
 from shared.observability.metrics import outbox_metrics
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,7 @@ class OutboxRelay:
             except Exception as error:
                 self.leader = False
                 # a broker lost mid-commit kills the producer; the next attempt builds a new one
-                died = sender_died(producer)
-                if not (is_transient(error) or lost_broker_connection(error) or died):
+                if not (is_transient(error) or needs_new_producer(error, producer)):
                     raise
                 log.warning(
                     "outbox relay paused", extra={"error": f"{type(error).__name__}: {error}"}

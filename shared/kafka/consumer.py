@@ -35,14 +35,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.background import pause
 from shared.clock import Clock, SystemClock
-from shared.errors import DecodeError, is_transient, lost_broker_connection
+from shared.errors import DecodeError, is_transient
 from shared.kafka.dlq import DeadLetter, dead_letter
-from shared.kafka.producer import sender_died
+from shared.kafka.producer import needs_new_producer, start_producer
 from shared.observability.metrics import consumer_metrics
 from shared.observability.tracing import trace_id_of, traceparent_of
 from shared.settings import Settings
@@ -208,9 +208,8 @@ class ConsumerRuntime(Generic[T]):
                 async with self._batch_lock:
                     await self._handle(batch, records)
             except Exception as error:
-                dead_producer = self._producer_factory is not None and (
-                    lost_broker_connection(error)
-                    or (sender_died(self._producer) and not isinstance(error, ProducerFenced))
+                dead_producer = self._producer_factory is not None and needs_new_producer(
+                    error, self._producer
                 )
                 if not (is_transient(error) or dead_producer):
                     raise
@@ -236,22 +235,12 @@ class ConsumerRuntime(Generic[T]):
         assert self._producer_factory is not None
         with contextlib.suppress(Exception):
             await self._producer.stop()
-        backoff = 0.5
-        while not self._stopping.is_set():
-            producer = self._producer_factory()
-            try:
-                await producer.start()
-            except Exception as error:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                if not (is_transient(error) or lost_broker_connection(error)):
-                    raise
-                await pause(self._stopping, backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
-                continue
+        producer = await start_producer(
+            self._producer_factory, stopping=self._stopping, max_backoff_s=self._max_backoff_s
+        )
+        if producer is not None:
             self._producer, self._replaced = producer, True
             log.warning("producer replaced after a lost broker connection")
-            return
 
     async def close(self) -> None:
         """Stop a producer this runtime built to replace the one it was given (that one is
