@@ -47,10 +47,12 @@ async def run_runtime(
     transactional: bool = False,
     group: str = "g",
     decode: Callable[[ConsumerRecord[bytes, bytes]], Decision] = record_decoder(Decision),
+    producer: AIOKafkaProducer | None = None,
+    producer_factory: Callable[[], AIOKafkaProducer] | None = None,
 ) -> tuple[ConsumerRuntime[Decision], asyncio.Task[None], list[object]]:
     group_id = topics.group("test", group)
     consumer = build_consumer(settings, group_id=group_id, client_id="test")
-    producer = build_producer(
+    producer = producer or build_producer(
         settings, client_id="test", transactional_id=f"{group_id}-tx" if transactional else None
     )
     await consumer.start()
@@ -66,6 +68,7 @@ async def run_runtime(
         transactional=transactional,
         batch_max=20,
         poll_ms=50,
+        producer_factory=producer_factory,
     )
     runtime.subscribe()
     task = asyncio.create_task(runtime.run())
@@ -75,6 +78,7 @@ async def run_runtime(
 async def stop(runtime: ConsumerRuntime[Decision], task: asyncio.Task[None], clients: list) -> None:
     runtime.stop()
     await asyncio.wait_for(task, timeout=20)
+    await runtime.close()
     for client in clients:
         await client.stop()
 
@@ -345,30 +349,21 @@ async def test_a_producer_killed_by_a_lost_broker_is_replaced_and_nothing_is_los
         return [Outgoing(topics.tasks, i.record.value or b"", key=i.record.key) for i in items]
 
     await produce(settings.kafka_bootstrap, topics.decisions, [good(i) for i in range(30)])
-    consumer = build_consumer(settings, group_id=group_id, client_id="test")
     doomed = DiesMidCommit(
         bootstrap_servers=settings.kafka_bootstrap,
         transactional_id=f"{group_id}-tx",
         enable_idempotence=True,
         acks="all",
     )
-    await consumer.start()
-    await doomed.start()
-    runtime: ConsumerRuntime[Decision] = ConsumerRuntime(
-        service="test",
-        consumer=consumer,
-        producer=doomed,
-        topics=[topics.decisions],
-        group_id=group_id,
-        decode=record_decoder(Decision),
-        process=process,
+    runtime, task, clients = await run_runtime(
+        settings,
+        topics,
+        process,
         transactional=True,
-        batch_max=10,
-        poll_ms=50,
+        group="dies",
+        producer=doomed,
         producer_factory=fresh,
     )
-    runtime.subscribe()
-    task = asyncio.create_task(runtime.run())
     try:
         out = await eventually(
             lambda: read_all(settings.kafka_bootstrap, topics.tasks),
@@ -382,11 +377,7 @@ async def test_a_producer_killed_by_a_lost_broker_is_replaced_and_nothing_is_los
         )
         assert not task.done()  # the runtime kept running
     finally:
-        runtime.stop()
-        await asyncio.wait_for(task, timeout=20)
-        await runtime.close()
-        await consumer.stop()
-        await doomed.stop()
+        await stop(runtime, task, clients)
     assert DiesMidCommit.failed
     ids = [json.loads(r.value)["decision_id"] for r in out]
     assert sorted(ids) == sorted(f"d-{i}" for i in range(30))  # none lost, none twice
