@@ -69,13 +69,7 @@ async def call(
 @pytest.fixture(scope="module")
 async def registered(system: RunningSystem) -> RunningSystem:
     """The caller has a registry record in audit, so role checks are all that can refuse them."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.put(
-            f"{system.url('audit')}/v1/auditors/{CALLER}",
-            json={"name": CALLER, "languages": ["en"], "roles": ["auditor", "sme", "lead"]},
-            headers=system.headers("lead-1", Role.LEAD),
-        )
-    assert response.status_code == 200, response.text
+    await system.register_auditor(CALLER)
     return system
 
 

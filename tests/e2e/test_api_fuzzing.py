@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import hypothesis
 import pytest
 import requests
@@ -38,13 +37,7 @@ CHECKS = [
 @pytest.fixture(scope="module")
 async def registered(system: RunningSystem) -> RunningSystem:
     """The caller has a registry record in audit, so auditor routes get past the registry."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.put(
-            f"{system.url('audit')}/v1/auditors/{CALLER}",
-            json={"name": CALLER, "languages": ["en"], "roles": ["auditor", "sme", "lead"]},
-            headers=system.headers("lead-1", Role.LEAD),
-        )
-    assert response.status_code == 200, response.text
+    await system.register_auditor(CALLER)
     return system
 
 

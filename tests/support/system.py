@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from shared.auth import Role, issue_token
 from shared.topics import Topics
 from tools.infra.common import free_port
@@ -40,6 +42,17 @@ class RunningSystem:
             ttl=dt.timedelta(hours=1),
         )
         return {"Authorization": f"Bearer {token}"}
+
+    async def register_auditor(self, auditor_id: str) -> None:
+        """Give a caller a registry record in audit with every reviewing role, so that role
+        checks are all that can refuse them."""
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.put(
+                f"{self.url('audit')}/v1/auditors/{auditor_id}",
+                json={"name": auditor_id, "languages": ["en"], "roles": ["auditor", "sme", "lead"]},
+                headers=self.headers("lead-1", Role.LEAD),
+            )
+        assert response.status_code == 200, response.text
 
 
 @contextmanager
