@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from shared.codec import record_decoder
@@ -18,7 +18,7 @@ from shared.kafka.producer import build_producer
 from shared.settings import Settings
 from shared.topics import Topics
 from tests.support.builders import a_decision
-from tests.support.kafka import produce, read_all
+from tests.support.kafka import as_aiokafkas_sender_raises, produce, read_all
 from tests.support.waiting import eventually
 
 
@@ -309,23 +309,11 @@ async def test_hooks_follow_assignment_commits_and_rewinds_and_outputs_can_name_
     assert sorted(r.partition for r in out) == sorted(sources.values())
 
 
-def _as_aiokafkas_sender_raises(cause: Exception) -> KafkaError:
-    """What aiokafka raises from every call once its sender routine died of a lost broker
-    connection mid-commit ("Unexpected error during batch delivery", seen in make chaos)."""
-    try:
-        try:
-            raise KafkaError(repr(cause)) from cause
-        except KafkaError as inner:
-            raise KafkaError("Unexpected error during batch delivery") from inner
-    except KafkaError as outer:
-        return outer
-
-
 async def test_a_producer_killed_by_a_lost_broker_is_replaced_and_nothing_is_lost_or_doubled(
     settings: Settings, topics: Topics
 ) -> None:
     group_id = topics.group("test", "dies")
-    dead = _as_aiokafkas_sender_raises(KafkaConnectionError("Connection at broker closed"))
+    dead = as_aiokafkas_sender_raises(KafkaConnectionError("Connection at broker closed"))
 
     class DiesMidCommit(AIOKafkaProducer):  # type: ignore[misc]
         """A real producer whose first commit fails as a dead sender's does, and every call

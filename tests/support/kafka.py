@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from tools.infra.topics_read import read_all
 
@@ -33,4 +34,17 @@ async def produce(
         await producer.stop()
 
 
-__all__ = ["produce", "read_all"]
+def as_aiokafkas_sender_raises(cause: Exception) -> KafkaError:
+    """What aiokafka raises once its sender routine died of `cause` mid-commit: KafkaError(repr)
+    from the cause, then "Unexpected error during batch delivery" from that (seen in make chaos
+    when a broker restarted)."""
+    try:
+        try:
+            raise KafkaError(repr(cause)) from cause
+        except KafkaError as inner:
+            raise KafkaError("Unexpected error during batch delivery") from inner
+    except KafkaError as outer:
+        return outer
+
+
+__all__ = ["as_aiokafkas_sender_raises", "produce", "read_all"]

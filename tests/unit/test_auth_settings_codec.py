@@ -116,17 +116,7 @@ def test_a_lost_broker_connection_is_recognised_however_aiokafkas_sender_wrapped
     from aiokafka.errors import KafkaConnectionError, KafkaError
 
     from shared.errors import is_transient, lost_broker_connection
-
-    def as_the_sender_raises(cause: Exception) -> KafkaError:
-        # aiokafka's sender: KafkaError(repr(err)) from err, then "Unexpected error during
-        # batch delivery" from that (seen in make chaos when a broker restarted mid-commit)
-        try:
-            try:
-                raise KafkaError(repr(cause)) from cause
-            except KafkaError as inner:
-                raise KafkaError("Unexpected error during batch delivery") from inner
-        except KafkaError as outer:
-            return outer
+    from tests.support.kafka import as_aiokafkas_sender_raises as as_the_sender_raises
 
     lost = as_the_sender_raises(KafkaConnectionError("Connection closed"))
     assert lost_broker_connection(lost)
