@@ -105,11 +105,12 @@ def main() -> None:
             )
         )
         env = {**os.environ, "MODQA_LOG_JSON": "false", "MODQA_LOG_LEVEL": "ERROR"}
-        common = ["--bootstrap", kafka.bootstrap, "--database-url", postgres.url()]
-        common += ["--batch", str(args.batch), "--mode", "tx", "--total", str(n)]
+        where = ["--bootstrap", kafka.bootstrap, "--database-url", postgres.url()]
+        where += ["--batch", str(args.batch)]
+        common = [*where, "--mode", "tx", "--total", str(n)]
         rates: dict[str, list[float]] = {"clean": [], "poisoned": []}
         cpu: dict[str, list[float]] = {"clean": [], "poisoned": []}
-        raw_common = [*common[:6], "--mode", "raw"]
+        raw_common = [*where, "--mode", "raw"]
         for name, topic, total in (
             ("clean", clean.decisions, n),
             ("poisoned", poisoned.decisions, n + len(bad)),
