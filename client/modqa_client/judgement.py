@@ -104,6 +104,20 @@ def review_label(
     return label
 
 
+def reference_label(
+    outcome: str, action: str | None, policy: str | None, notes: str
+) -> dict[str, str]:
+    """The label an SME gives (adjudicating a round, overturning a verdict): only the fields
+    given."""
+    given = {
+        "outcome": outcome,
+        "expected_action": action,
+        "expected_policy_id": policy,
+        "notes": notes,
+    }
+    return {k: v for k, v in given.items() if v}
+
+
 def blind_label(
     taxonomy: Taxonomy,
     decision: dict[str, Any],

@@ -86,16 +86,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         """Give the reference label of a round that disagreed (SMEs); it closes the round."""
         if outcome != "incorrect" and (action or policy):
             raise judgement.InvalidChoice("--action and --policy go with --outcome incorrect")
-        label = {
-            k: v
-            for k, v in {
-                "outcome": outcome,
-                "expected_action": action,
-                "expected_policy_id": policy,
-                "notes": notes,
-            }.items()
-            if v
-        }
+        label = judgement.reference_label(outcome, action, policy, notes)
         with session.client() as client:
             closing = client.call(api.adjudicate(task_id, label))
         if as_json:

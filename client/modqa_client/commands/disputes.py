@@ -114,16 +114,7 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
         else:
             if outcome is None:
                 raise judgement.InvalidChoice("--overturn needs the correct --outcome")
-            label = {
-                k: v
-                for k, v in {
-                    "outcome": outcome,
-                    "expected_action": action,
-                    "expected_policy_id": policy,
-                    "notes": note,
-                }.items()
-                if v
-            }
+            label = judgement.reference_label(outcome, action, policy, note)
         with session.client() as client:
             ruled = client.call(
                 api.arbitrate(dispute_id, "uphold" if uphold else "overturn", note, label)
